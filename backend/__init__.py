@@ -1,0 +1,1 @@
+"""LandFuse backend: engine, models, training, metrics and explanations. Never imports qgis."""
