@@ -10,6 +10,7 @@ QGIS_ENV := QT_QPA_PLATFORM=offscreen PYTHONDONTWRITEBYTECODE=1
 PROFILE ?= default
 QGIS_PLUGINS := $(HOME)/.local/share/QGIS/QGIS3/profiles/$(PROFILE)/python/plugins
 PYTEST_ARGS ?=
+BENCH ?=
 
 .PHONY: setup test demo bench lint format package install clean
 
@@ -23,7 +24,7 @@ demo: setup
 	cd $(ROOT) && $(QGIS_ENV) $(PY) -m landfuse.backend.demo
 
 bench: setup
-	cd $(ROOT) && $(PY) -m bench
+	cd $(ROOT) && $(PY) -m landfuse.bench $(BENCH)
 
 lint: setup
 	cd $(ROOT) && $(PY) -m ruff check . && $(PY) -m ruff format --check .

@@ -4,10 +4,11 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 version="$(sed -n 's/^version=//p' "$root/metadata.txt")"
-out="$root/dist/landfuse-$version.zip"
+out_dir="${PACKAGE_DIR:-$root/dist}"
+out="$out_dir/landfuse-$version.zip"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
-mkdir -p "$root/dist" "$stage/landfuse"
+mkdir -p "$out_dir" "$stage/landfuse"
 cd "$root"
 git ls-files -z --cached --others --exclude-standard -- . ':!tests' ':!bench' ':!.ci' ':!scripts' ':!docs/*.png' \
   | while IFS= read -r -d '' f; do

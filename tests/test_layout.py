@@ -1,0 +1,79 @@
+"""The architecture stays visible: process boundary kept, package fit for plugins.qgis.org."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from tests.paths import REPO_ROOT
+
+HEAVY = {"torch", "onnxruntime", "llama_cpp", "rasterio", "onnx", "numpy"}
+STDLIB = set(sys.stdlib_module_names)
+REQUIRED_METADATA = (
+    "name qgisMinimumVersion description about version author email repository tracker homepage "
+    "category icon tags experimental hasProcessingProvider"
+).split()
+
+
+def _imported_roots(folder: str) -> dict[str, set[str]]:
+    """Top-level module names imported (absolutely) by each Python file under ``folder``."""
+    found = {}
+    for path in (REPO_ROOT / folder).rglob("*.py"):
+        roots = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                roots |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                roots.add(node.module.split(".")[0])
+        found[str(path.relative_to(REPO_ROOT))] = roots
+    return found
+
+
+def test_plugin_never_imports_heavy_backend_libraries():
+    offenders = {f: r & HEAVY for f, r in _imported_roots("plugin").items() if r & HEAVY}
+    assert not offenders, f"plugin/ must talk to the backend worker instead: {offenders}"
+
+
+def test_backend_never_imports_qgis():
+    offenders = {f: r & {"qgis", "PyQt5"} for f, r in _imported_roots("backend").items() if r & {"qgis", "PyQt5"}}
+    assert not offenders, offenders
+
+
+def test_common_uses_the_standard_library_only():
+    offenders = {f: r - STDLIB for f, r in _imported_roots("common").items() if r - STDLIB}
+    assert not offenders, offenders
+
+
+def test_package_zip_is_fit_for_the_plugin_repository(tmp_path):
+    subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "package.sh")],
+        env=dict(os.environ, PACKAGE_DIR=str(tmp_path)),
+        check=True,
+        capture_output=True,
+    )
+    (archive,) = tmp_path.glob("landfuse-*.zip")
+    with zipfile.ZipFile(archive) as zf:
+        names = zf.namelist()
+        assert {n.split("/")[0] for n in names} == {"landfuse"}
+        assert not [n for n in names if "__pycache__" in n or ".venv" in n or n.endswith(".pyc")]
+        assert all(info.file_size <= 5 * 2**20 for info in zf.infolist())
+        metadata = configparser.ConfigParser()
+        metadata.read_string(zf.read("landfuse/metadata.txt").decode())
+        general = metadata["general"]
+        missing = [key for key in REQUIRED_METADATA if not general.get(key)]
+        assert not missing, missing
+        assert general["qgisMinimumVersion"] == "3.22"
+        assert general["hasProcessingProvider"] == "yes"
+        assert f"landfuse/{general['icon']}" in names
+        assert "landfuse/LICENSE" in names and "landfuse/__init__.py" in names
+
+
+@pytest.mark.parametrize("target", ["setup", "test", "demo", "bench", "package", "lint", "install"])
+def test_makefile_has_documented_targets(target):
+    assert f"\n{target}:" in (REPO_ROOT / "Makefile").read_text()
