@@ -15,10 +15,23 @@ from tests.paths import REPO_ROOT
 
 HEAVY = {"torch", "onnxruntime", "llama_cpp", "rasterio", "onnx", "numpy"}
 STDLIB = set(sys.stdlib_module_names)
-REQUIRED_METADATA = (
-    "name qgisMinimumVersion description about version author email repository tracker homepage "
-    "category icon tags experimental hasProcessingProvider"
-).split()
+REQUIRED_METADATA = [
+    "name",
+    "qgisMinimumVersion",
+    "description",
+    "about",
+    "version",
+    "author",
+    "email",
+    "repository",
+    "tracker",
+    "homepage",
+    "category",
+    "icon",
+    "tags",
+    "experimental",
+    "hasProcessingProvider",
+]
 
 
 def _imported_roots(folder: str) -> dict[str, set[str]]:
