@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
-import torch
 from torch import Tensor, nn
 
 #: LayerNorm of the SegFormer encoder as configured in segmentation_models_pytorch.
@@ -221,7 +220,8 @@ MIT_CONFIGS: dict[str, MiTConfig] = {
 
 def drop_path_schedule(depths: Sequence[int], rate: float) -> list[list[float]]:
     """Stochastic-depth rates rising linearly from 0 to ``rate`` over all blocks, split per stage."""
-    rates = torch.linspace(0, rate, sum(depths)).tolist()
+    total = sum(depths)
+    rates = [rate * i / (total - 1) if total > 1 else 0.0 for i in range(total)]
     out, start = [], 0
     for depth in depths:
         out.append(rates[start : start + depth])
