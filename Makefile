@@ -21,7 +21,7 @@ test: setup
 	cd $(ROOT) && $(QGIS_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 demo: setup
-	cd $(ROOT) && $(QGIS_ENV) $(PY) -m landfuse.backend.demo
+	cd $(ROOT) && $(QGIS_ENV) $(PY) scripts/demo.py
 
 bench: setup
 	cd $(ROOT) && $(PY) -m landfuse.bench $(BENCH)

@@ -18,6 +18,7 @@ COMMANDS = {
     "export": "export a model checkpoint to ONNX with its card",
     "models": "list registered models, or print parameters and MACs of one",
     "synth": "generate a synthetic cloudy SAR + optical scene",
+    "samples": "stack the embedded real Sentinel-1/2 sample pairs into GeoTIFFs",
     "worker": "serve the JSON-lines worker protocol on stdin/stdout",
     "diagnostics": "print interpreter, versions, devices and paths for a bug report",
 }
