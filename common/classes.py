@@ -8,7 +8,7 @@ class id (or ``nodata``). Standard library only.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from .card import CardError, ClassSpec
@@ -21,7 +21,7 @@ def scheme_names() -> list[str]:
     return sorted(path.stem for path in CLASSES_DIR.glob("*.json"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(name: str) -> dict:
     path = CLASSES_DIR / f"{name}.json"
     if not path.is_file():
