@@ -1,10 +1,17 @@
-"""The plugin object QGIS holds: registers the Processing provider and, with a GUI, the dock."""
+"""The plugin object QGIS holds: registers the Processing provider and, with a GUI, the dock and settings."""
 
 from __future__ import annotations
 
 from qgis.core import QgsApplication
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QAction, QDialog, QPlainTextEdit, QVBoxLayout
 
+from . import service, tasks
+from .paths import ICON_PATH
 from .provider import LandFuseProvider
+
+MENU = "&LandFuse"
 
 
 class LandFusePlugin:
@@ -13,16 +20,70 @@ class LandFusePlugin:
     def __init__(self, iface) -> None:
         self.iface = iface
         self.provider: LandFuseProvider | None = None
+        self.dock = None
+        self.options_factory = None
+        self.actions: list[QAction] = []
 
     def initProcessing(self) -> None:  # noqa: N802 (QGIS's name)
         if self.provider is None:
             self.provider = LandFuseProvider()
-            QgsApplication.processingRegistry().addProvider(self.provider)
+            self.provider.register()
 
     def initGui(self) -> None:  # noqa: N802 (QGIS's name)
         self.initProcessing()
+        if self.iface is None:
+            return
+        from .dock import LandFuseDock
+        from .settings_page import LandFuseOptionsFactory
+
+        self.dock = LandFuseDock(self.iface.mainWindow())
+        self.dock.hide()
+        self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        toggle = self.dock.toggleViewAction()
+        toggle.setIcon(QIcon(str(ICON_PATH)))
+        toggle.setText("LandFuse land cover")
+        diagnostics = QAction("LandFuse diagnostics…", self.iface.mainWindow())
+        diagnostics.triggered.connect(self.show_diagnostics)
+        self.iface.addToolBarIcon(toggle)
+        for action in (toggle, diagnostics):
+            self.iface.addPluginToRasterMenu(MENU, action)
+        self.actions = [toggle, diagnostics]
+        self.options_factory = LandFuseOptionsFactory()
+        self.iface.registerOptionsWidgetFactory(self.options_factory)
+
+    def show_diagnostics(self) -> None:
+        """A window with the backend's diagnostics report, to copy into a bug report."""
+        from .settings_page import diagnostics_text
+
+        dialog = QDialog(self.iface.mainWindow())
+        dialog.setWindowTitle("LandFuse diagnostics")
+        text = QPlainTextEdit("Asking the backend…")
+        text.setReadOnly(True)
+        QVBoxLayout(dialog).addWidget(text)
+        dialog.resize(700, 500)
+
+        def show(result, error):
+            text.setPlainText(
+                diagnostics_text(result) if result is not None else f"The backend did not answer:\n{error}"
+            )
+
+        tasks.start("LandFuse: diagnostics", service.diagnostics, show)
+        dialog.show()
 
     def unload(self) -> None:
+        if self.iface is not None:
+            for action in self.actions:
+                self.iface.removePluginRasterMenu(MENU, action)
+            if self.actions:
+                self.iface.removeToolBarIcon(self.actions[0])
+            if self.options_factory is not None:
+                self.iface.unregisterOptionsWidgetFactory(self.options_factory)
+            if self.dock is not None:
+                self.dock.cancel_run()
+                self.iface.removeDockWidget(self.dock)
+                self.dock.deleteLater()
+        self.actions, self.dock, self.options_factory = [], None, None
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        service.shutdown()

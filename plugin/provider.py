@@ -1,13 +1,18 @@
-"""The Processing provider ``landfuse``."""
+"""The Processing provider ``landfuse``: the algorithms and the shipped graphical-modeler models.
+
+The models' steps are LandFuse algorithms, which a model can only resolve once the provider is in the
+registry: :meth:`LandFuseProvider.register` adds the provider, then loads again with the models.
+"""
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingProvider
+from qgis.core import QgsApplication, QgsProcessingModelAlgorithm, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-from .paths import ICON_PATH
+from .paths import ICON_PATH, RESOURCES
 
 PROVIDER_ID = "landfuse"
+MODELS_FOLDER = RESOURCES / "models"
 
 
 class LandFuseProvider(QgsProcessingProvider):
@@ -28,3 +33,22 @@ class LandFuseProvider(QgsProcessingProvider):
 
         for algorithm in all_algorithms():
             self.addAlgorithm(algorithm)
+        if QgsApplication.processingRegistry().providerById(PROVIDER_ID) is not None:
+            for model in shipped_models():
+                self.addAlgorithm(model)
+
+    def register(self) -> None:
+        """Add the provider to QGIS's registry, then reload so the models find their child algorithms."""
+        QgsApplication.processingRegistry().addProvider(self)
+        self.refreshAlgorithms()
+
+
+def shipped_models() -> list[QgsProcessingModelAlgorithm]:
+    """The ``.model3`` workflows in ``resources/models`` (classify then explain, classify then evaluate)."""
+    models = []
+    for path in sorted(MODELS_FOLDER.glob("*.model3")):
+        model = QgsProcessingModelAlgorithm()
+        if model.fromFile(str(path)) and model.name():
+            model.setSourceFilePath(str(path))
+            models.append(model)
+    return models

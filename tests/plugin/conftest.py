@@ -27,3 +27,25 @@ def qgis_app(tmp_path_factory):
     Processing.initialize()
     yield app
     # No exitQgis(): it segfaults while unowned raster layers are still alive (QGIS 3.22).
+
+
+@pytest.fixture(scope="session")
+def shared_worker(qgis_app):
+    """Stops the plugin's shared backend worker at the end of the session (tests reuse one worker)."""
+    from landfuse.plugin import service
+
+    yield service
+    service.shutdown()
+
+
+@pytest.fixture(scope="module")
+def landfuse_provider(shared_worker):
+    """The LandFuse provider registered for one test module (removed after it, so loader tests start clean)."""
+    from qgis.core import QgsApplication
+
+    from landfuse.plugin.provider import LandFuseProvider
+
+    provider = LandFuseProvider()
+    provider.register()
+    yield provider
+    QgsApplication.processingRegistry().removeProvider(provider)

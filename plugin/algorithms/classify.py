@@ -1,0 +1,200 @@
+"""Processing algorithm ``landfuse:classify``: an optical + SAR raster pair -> land-cover map and report."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingException,
+    QgsProcessingOutputString,
+    QgsProcessingParameterBand,
+    QgsProcessingParameterCrs,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterExtent,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from .. import service, settings
+from ..styling import OutputStyler, keep_alive
+from .base import LandFuseAlgorithm, optional_output, raster_file, read_json, read_text, will_load
+
+DEMO_MODELS = ("claire-lite", "specsar_former-lite", "cloudseg-lite", "edc-lite")
+DEVICES = ("auto", "cpu", "gpu")
+
+HELP = """Classifies land cover from an optical raster (e.g. Sentinel-2) and a SAR raster (e.g. Sentinel-1) with a \
+LandFuse fusion model, in the LandFuse backend process (GPU when available, else CPU).
+
+<b>Optical layer</b>, <b>SAR layer</b>: file-based rasters. They may differ in CRS and resolution: the SAR raster \
+is resampled onto the optical grid (or onto the target grid below).
+<b>Optical bands</b>, <b>SAR bands</b>: the bands to feed the model, in the order of the model card (1-based). \
+Leave empty to use the first bands in file order.
+<b>Model</b>: a shipped demonstration model (trained on synthetic data: demonstration only, not for mapping).
+<b>Model file</b>: a LandFuse model (.onnx with an embedded model card, or a .pt checkpoint); overrides Model.
+<b>Device</b>: auto (GPU when usable), cpu or gpu.
+Advanced: <b>tile size</b>, <b>overlap</b> (pixels) and <b>batch size</b> of the sliding-window inference \
+(empty = the model card's); <b>target CRS</b>, <b>resolution</b> (in target CRS units) and <b>extent</b> of \
+the output grid (empty = the optical layer's).
+
+Outputs: <b>class map</b> (Byte GeoTIFF, styled with the model's class names), optional <b>confidence</b> \
+(0-100 % probability of the chosen class), optional <b>cloud-free reconstruction</b> (CloudSeg and EDC \
+models only), the <b>report</b> (JSON: class areas, confidence, cloud share, timing, model card) and an \
+<b>explanation</b> in plain language written from the report's numbers."""
+
+
+class ClassifyAlgorithm(LandFuseAlgorithm):
+    NAME = "classify"
+    DISPLAY_NAME = "Classify land cover (SAR + optical)"
+    HELP = HELP
+
+    OPTICAL = "OPTICAL"
+    OPTICAL_BANDS = "OPTICAL_BANDS"
+    SAR = "SAR"
+    SAR_BANDS = "SAR_BANDS"
+    MODEL = "MODEL"
+    MODEL_FILE = "MODEL_FILE"
+    DEVICE = "DEVICE"
+    TILE_SIZE = "TILE_SIZE"
+    OVERLAP = "OVERLAP"
+    BATCH_SIZE = "BATCH_SIZE"
+    TARGET_CRS = "TARGET_CRS"
+    RESOLUTION = "RESOLUTION"
+    EXTENT = "EXTENT"
+    OUTPUT = "OUTPUT"
+    CONFIDENCE = "CONFIDENCE"
+    RECONSTRUCTION = "RECONSTRUCTION"
+    REPORT = "REPORT"
+    EXPLANATION = "EXPLANATION"
+    EXPLANATION_TEXT = "EXPLANATION_TEXT"
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802 (QGIS's name)
+        prefs = settings.load()
+        self.addParameter(QgsProcessingParameterRasterLayer(self.OPTICAL, "Optical layer"))
+        self.addParameter(
+            QgsProcessingParameterBand(self.OPTICAL_BANDS, "Optical bands", None, self.OPTICAL, True, True)
+        )
+        self.addParameter(QgsProcessingParameterRasterLayer(self.SAR, "SAR layer"))
+        self.addParameter(QgsProcessingParameterBand(self.SAR_BANDS, "SAR bands", None, self.SAR, True, True))
+        self.addParameter(
+            QgsProcessingParameterEnum(self.MODEL, "Model", list(DEMO_MODELS), False, DEMO_MODELS[0], False, True)
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.MODEL_FILE,
+                "Model file (overrides Model)",
+                QgsProcessingParameterFile.File,
+                optional=True,
+                fileFilter="LandFuse models (*.onnx *.pt)",
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(self.DEVICE, "Device", list(DEVICES), False, prefs.device, False, True)
+        )
+        tile_default = prefs.tile_size or None
+        for param in (
+            _integer(self.TILE_SIZE, "Tile size (pixels)", tile_default, 32),
+            _integer(self.OVERLAP, "Tile overlap (pixels)", None, 0),
+            _integer(self.BATCH_SIZE, "Batch size (tiles)", None, 1),
+            QgsProcessingParameterCrs(self.TARGET_CRS, "Target CRS", None, True),
+            QgsProcessingParameterNumber(
+                self.RESOLUTION, "Target resolution", QgsProcessingParameterNumber.Double, None, True, 0.0
+            ),
+            QgsProcessingParameterExtent(self.EXTENT, "Target extent", None, True),
+        ):
+            param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(param)
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Land cover"))
+        self.addParameter(QgsProcessingParameterRasterDestination(self.CONFIDENCE, "Confidence", None, True, True))
+        self.addParameter(
+            QgsProcessingParameterRasterDestination(self.RECONSTRUCTION, "Cloud-free reconstruction", None, True, False)
+        )
+        self.addParameter(QgsProcessingParameterFileDestination(self.REPORT, "Report", "JSON files (*.json)"))
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.EXPLANATION, "Explanation", "Text files (*.txt)", None, True, True
+            )
+        )
+        self.addOutput(QgsProcessingOutputString(self.EXPLANATION_TEXT, "Explanation text"))
+
+    def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802 (QGIS's name)
+        prefs = settings.load()
+        model_file = self.parameterAsFile(parameters, self.MODEL_FILE, context)
+        model = model_file or settings.resolve_model(
+            self.parameterAsEnumString(parameters, self.MODEL, context), prefs.models_folder
+        )
+        optical_layer = self.parameterAsRasterLayer(parameters, self.OPTICAL, context)
+        outputs = {
+            "output": self.parameterAsOutputLayer(parameters, self.OUTPUT, context),
+            "confidence": optional_output(self.parameterAsOutputLayer(parameters, self.CONFIDENCE, context)),
+            "reconstruction": optional_output(self.parameterAsOutputLayer(parameters, self.RECONSTRUCTION, context)),
+            "report": self.parameterAsFileOutput(parameters, self.REPORT, context),
+            "explanation": optional_output(self.parameterAsFileOutput(parameters, self.EXPLANATION, context)),
+        }
+        request = {
+            "optical": raster_file(optical_layer, "optical"),
+            "optical_bands": self.parameterAsInts(parameters, self.OPTICAL_BANDS, context) or None,
+            "sar": raster_file(self.parameterAsRasterLayer(parameters, self.SAR, context), "SAR"),
+            "sar_bands": self.parameterAsInts(parameters, self.SAR_BANDS, context) or None,
+            "model": model,
+            **outputs,
+            "options": self._options(parameters, context, optical_layer),
+        }
+        if prefs.llm_path and outputs["explanation"]:
+            request["llm_path"] = prefs.llm_path
+        feedback.pushInfo(f"Classifying with model {model} on device preference {request['options']['device']}")
+        result = service.call("classify", request, feedback)
+        paths = {**outputs, **{k: v for k, v in (result.get("outputs") or {}).items() if k in outputs}}
+        report = read_json(paths["report"])
+        self._style_outputs(context, paths, report)
+        if report.get("device"):
+            feedback.pushInfo(f"Ran on {report['device']}")
+        return {
+            self.OUTPUT: paths["output"],
+            self.CONFIDENCE: paths["confidence"],
+            self.RECONSTRUCTION: paths["reconstruction"],
+            self.REPORT: paths["report"],
+            self.EXPLANATION: paths["explanation"],
+            self.EXPLANATION_TEXT: read_text(paths["explanation"]),
+        }
+
+    def _options(self, parameters, context, optical_layer) -> dict:
+        crs = self.parameterAsCrs(parameters, self.TARGET_CRS, context)
+        grid_crs = crs if crs.isValid() else optical_layer.crs()
+        options = {
+            "device": self.parameterAsEnumString(parameters, self.DEVICE, context),
+            "tile_size": _optional_int(self, parameters, self.TILE_SIZE, context),
+            "overlap": _optional_int(self, parameters, self.OVERLAP, context),
+            "batch_size": _optional_int(self, parameters, self.BATCH_SIZE, context),
+            "target_crs": (crs.authid() or crs.toWkt()) if crs.isValid() else None,
+            "resolution": self.parameterAsDouble(parameters, self.RESOLUTION, context) or None,
+            "extent": None,
+        }
+        if parameters.get(self.EXTENT):
+            extent = self.parameterAsExtent(parameters, self.EXTENT, context, grid_crs)
+            if extent.isEmpty():
+                raise QgsProcessingException("The target extent is empty: draw or type an extent with a non-zero area.")
+            options["extent"] = [extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()]
+        return {key: value for key, value in options.items() if value is not None}
+
+    def _style_outputs(self, context, paths: dict, report: dict) -> None:
+        """Style the class map and confidence when QGIS loads them (the toolbox, the modeler, batch)."""
+        if will_load(context, paths["output"]):
+            styler = keep_alive(OutputStyler("classes", report.get("classes", [])))
+            context.layerToLoadOnCompletionDetails(paths["output"]).setPostProcessor(styler)
+        if will_load(context, paths["confidence"]):
+            styler = keep_alive(OutputStyler("confidence"))
+            context.layerToLoadOnCompletionDetails(paths["confidence"]).setPostProcessor(styler)
+
+
+def _integer(name: str, description: str, default: int | None, minimum: int) -> QgsProcessingParameterNumber:
+    return QgsProcessingParameterNumber(name, description, QgsProcessingParameterNumber.Integer, default, True, minimum)
+
+
+def _optional_int(algorithm, parameters, name, context) -> int | None:
+    """An optional integer parameter: ``None`` when not given (the model card's value applies)."""
+    value = parameters.get(name, algorithm.parameterDefinition(name).defaultValue())
+    if value is None or value == "":
+        return None
+    return algorithm.parameterAsInt(parameters, name, context)

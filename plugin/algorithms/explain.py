@@ -1,0 +1,61 @@
+"""Processing algorithm ``landfuse:explain``: a classification report -> a plain-language explanation."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingOutputString,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+)
+
+from .. import service, settings
+from .base import LandFuseAlgorithm, read_text
+
+HELP = """Writes a short plain-language explanation of a LandFuse classification report: what the map shows, \
+how much of it the model was sure about, and what to check.
+
+<b>Report</b>: the JSON report written by "Classify land cover".
+<b>Language model</b>: a GGUF file (e.g. Phi-3 mini); empty = the one set in the LandFuse settings, else the \
+small built-in model.
+
+The explanation reads only the report's numbers and the model's class names. Every number it states is \
+checked against the report; when the language model gets one wrong, a template explanation replaces it \
+and says so.
+
+Outputs: the <b>explanation</b> text file and the same text as a string output."""
+
+
+class ExplainAlgorithm(LandFuseAlgorithm):
+    NAME = "explain"
+    DISPLAY_NAME = "Explain a land-cover report"
+    HELP = HELP
+
+    REPORT = "REPORT"
+    LLM_PATH = "LLM_PATH"
+    OUTPUT = "OUTPUT"
+    TEXT = "TEXT"
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802 (QGIS's name)
+        self.addParameter(QgsProcessingParameterFile(self.REPORT, "Report", QgsProcessingParameterFile.File, "json"))
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.LLM_PATH,
+                "Language model (GGUF)",
+                QgsProcessingParameterFile.File,
+                optional=True,
+                fileFilter="GGUF models (*.gguf)",
+            )
+        )
+        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, "Explanation", "Text files (*.txt)"))
+        self.addOutput(QgsProcessingOutputString(self.TEXT, "Explanation text"))
+
+    def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802 (QGIS's name)
+        output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
+        request = {
+            "report": self.parameterAsFile(parameters, self.REPORT, context),
+            "output": output,
+            "llm_path": self.parameterAsFile(parameters, self.LLM_PATH, context) or settings.load().llm_path or None,
+        }
+        result = service.call("explain", request, feedback)
+        output = result.get("output") or output
+        return {self.OUTPUT: output, self.TEXT: read_text(output)}

@@ -1,0 +1,431 @@
+"""The LandFuse dock: pick an optical and a SAR layer and a model, run, and read the styled result.
+
+A run is the Processing algorithm ``landfuse:classify`` in a ``QgsProcessingAlgRunnerTask`` (the same code
+path as the toolbox, batch and the modeler); the UI only reacts to the task's signals, so it never blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from qgis.core import (
+    QgsApplication,
+    QgsMapLayerProxyModel,
+    QgsMessageLog,
+    QgsProcessingAlgRunnerTask,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsProject,
+    QgsProviderRegistry,
+    QgsRasterLayer,
+)
+from qgis.gui import QgsDockWidget, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import service, settings, tasks
+from .algorithms.classify import DEMO_MODELS, ClassifyAlgorithm
+from .provider import PROVIDER_ID
+from .styling import apply_class_style, apply_confidence_style
+from .widgets import BandPicker, ClassAreaChart, card_html
+
+ALGORITHM_ID = f"{PROVIDER_ID}:{ClassifyAlgorithm.NAME}"
+OTHER_MODEL = "Model file…"
+LOG_TAG = "LandFuse"
+
+
+class RunFeedback(QgsProcessingFeedback):
+    """Processing feedback that also forwards progress text and errors as signals (queued to the dock)."""
+
+    message = pyqtSignal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: list[str] = []
+
+    def setProgressText(self, text: str) -> None:  # noqa: N802 (QGIS's name)
+        super().setProgressText(text)
+        self.message.emit(text)
+
+    def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802, N803 (QGIS's names)
+        super().reportError(error, fatalError)
+        self.errors.append(error)
+
+
+@dataclass
+class Run:
+    """One classification in flight: everything the task needs kept alive, and where its files go."""
+
+    task: QgsProcessingAlgRunnerTask
+    algorithm: object
+    context: QgsProcessingContext
+    feedback: RunFeedback
+    folder: Path
+    model: str
+    cancelled: bool = False
+
+
+class LandFuseDock(QgsDockWidget):
+    """The dock panel. ``state`` is ``idle``, ``running``, ``done``, ``failed`` or ``cancelled``."""
+
+    run_finished = pyqtSignal(str)
+
+    def __init__(self, parent: QWidget | None = None, project: QgsProject | None = None) -> None:
+        super().__init__("LandFuse", parent)
+        self.setObjectName("LandFuseDock")
+        self.project = project or QgsProject.instance()
+        self.state = "idle"
+        self.card: dict | None = None
+        self.report: dict = {}
+        self.explanation = ""
+        self.result_layers: list[QgsRasterLayer] = []
+        self._run: Run | None = None
+        self._card_requests = 0
+        self._build()
+        self.refresh_models()
+        self.refresh_device()
+
+    # ----------------------------------------------------------------- layout
+    def _build(self) -> None:
+        body = QWidget()
+        layout = QVBoxLayout(body)
+
+        inputs = QGroupBox("Inputs")
+        form = QFormLayout(inputs)
+        self.optical_combo, self.optical_bands = self._layer_picker()
+        self.sar_combo, self.sar_bands = self._layer_picker()
+        form.addRow("Optical layer", self.optical_combo)
+        form.addRow("Optical bands", self.optical_bands)
+        form.addRow("SAR layer", self.sar_combo)
+        form.addRow("SAR bands", self.sar_bands)
+        layout.addWidget(inputs)
+
+        model_box = QGroupBox("Model")
+        model_layout = QVBoxLayout(model_box)
+        self.model_combo = QComboBox()
+        self.model_combo.activated.connect(self._on_model_activated)
+        self.model_combo.currentIndexChanged.connect(self._request_card)
+        self.card_view = QTextBrowser()
+        self.card_view.setMaximumHeight(130)
+        self.reconstruction_check = QCheckBox("Also write the cloud-free reconstruction")
+        self.reconstruction_check.setEnabled(False)
+        self.device_label = QLabel("Device: checking…")
+        model_layout.addWidget(self.model_combo)
+        model_layout.addWidget(self.card_view)
+        model_layout.addWidget(self.reconstruction_check)
+        model_layout.addWidget(self.device_label)
+        layout.addWidget(model_box)
+
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Run")
+        self.run_button.clicked.connect(self.start_run)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_run)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        layout.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.status_label = QLabel("")
+        self.status_label.setWordWrap(True)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status_label)
+
+        results = QGroupBox("Explanation")
+        results_layout = QVBoxLayout(results)
+        self.summary_label = QLabel("")
+        self.summary_label.setWordWrap(True)
+        self.chart = ClassAreaChart()
+        self.explanation_view = QTextBrowser()
+        self.explanation_view.setPlaceholderText("Run a classification to read what the map shows.")
+        save_copy = QHBoxLayout()
+        self.save_button = QPushButton("Save…")
+        self.save_button.clicked.connect(self._on_save_clicked)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.clicked.connect(self.copy_explanation)
+        for button in (self.save_button, self.copy_button):
+            button.setEnabled(False)
+            save_copy.addWidget(button)
+        results_layout.addWidget(self.summary_label)
+        results_layout.addWidget(self.chart)
+        results_layout.addWidget(self.explanation_view)
+        results_layout.addLayout(save_copy)
+        layout.addWidget(results, 1)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
+
+    def _layer_picker(self) -> tuple[QgsMapLayerComboBox, BandPicker]:
+        combo = QgsMapLayerComboBox()
+        combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        combo.setExcludedProviders([p for p in QgsProviderRegistry.instance().providerList() if p != "gdal"])
+        combo.setAllowEmptyLayer(True)
+        combo.setProject(self.project)
+        combo.setLayer(None)
+        bands = BandPicker()
+        combo.layerChanged.connect(lambda layer: bands.set_layer(layer, self._wanted_bands(bands)))
+        return combo, bands
+
+    def _wanted_bands(self, picker: BandPicker) -> int | None:
+        key = "optical_bands" if picker is self.optical_bands else "sar_bands"
+        return len(self.card[key]) if self.card and self.card.get(key) else None
+
+    # ----------------------------------------------------------------- models and device
+    def refresh_models(self) -> None:
+        """List the shipped demo models, the ``.onnx`` files of the models folder, and "Model file…"."""
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for name in DEMO_MODELS:
+            self.model_combo.addItem(name, name)
+        folder = settings.load().models_folder
+        if folder and Path(folder).is_dir():
+            for path in sorted(Path(folder).glob("*.onnx")):
+                if path.stem not in DEMO_MODELS:
+                    self.model_combo.addItem(path.stem, str(path))
+        self.model_combo.addItem(OTHER_MODEL, "")
+        self.model_combo.blockSignals(False)
+        self._request_card()
+
+    def set_model(self, spec: str) -> None:
+        """Select a model by demo name or file path (a new file is added to the list)."""
+        index = self.model_combo.findData(spec)
+        if index < 0:
+            self.model_combo.insertItem(self.model_combo.count() - 1, Path(spec).stem, spec)
+            index = self.model_combo.count() - 2
+        self.model_combo.setCurrentIndex(index)
+
+    def model_spec(self) -> str:
+        return self.model_combo.currentData() or ""
+
+    def _on_model_activated(self, index: int) -> None:
+        if self.model_combo.itemData(index) == "":
+            path, _ = QFileDialog.getOpenFileName(self, "LandFuse model", "", "LandFuse models (*.onnx *.pt)")
+            if path:
+                self.set_model(path)
+
+    def _request_card(self) -> None:
+        spec = self.model_spec()
+        self.card = None
+        self.reconstruction_check.setEnabled(False)
+        if not spec:
+            self.card_view.setHtml("Choose a model file.")
+            return
+        self.card_view.setHtml(f"Reading the card of {spec}…")
+        self._card_requests += 1
+        ticket = self._card_requests
+        params = {"model": spec, "folder": settings.load().models_folder or None}
+        tasks.start(
+            "LandFuse: model card",
+            lambda: service.call("model_card", params),
+            lambda result, error: self._on_card(ticket, result, error),
+        )
+
+    def _on_card(self, ticket: int, result: dict | None, error: str) -> None:
+        if ticket != self._card_requests:
+            return  # the user picked another model meanwhile
+        if result is None:
+            self.card_view.setHtml(f"<span style='color:#b00'>{error}</span>")
+            return
+        self.card = result.get("card", result)
+        self.card_view.setHtml(card_html(self.card))
+        self.reconstruction_check.setEnabled("reconstruction" in self.card.get("outputs", []))
+        self.optical_bands.check_first(len(self.card.get("optical_bands", [])))
+        self.sar_bands.check_first(len(self.card.get("sar_bands", [])))
+
+    def refresh_device(self) -> None:
+        """Ask the worker which device it can use (starts the worker in the background)."""
+        self.device_label.setText("Device: checking…")
+        tasks.start("LandFuse: device", service.hello, self._on_device)
+
+    def _on_device(self, handshake: dict | None, error: str) -> None:
+        if handshake is None:
+            self.device_label.setText(f"Device: backend not available ({error})")
+            return
+        self.device_label.setText(f"Device: {service.device_label(handshake)}")
+
+    # ----------------------------------------------------------------- run and cancel
+    def start_run(self) -> None:
+        """Start ``landfuse:classify`` on the chosen layers in a background task."""
+        optical, sar = self.optical_combo.currentLayer(), self.sar_combo.currentLayer()
+        if optical is None or sar is None:
+            self._set_status("Choose an optical and a SAR layer first.", error=True)
+            return
+        spec = self.model_spec()
+        if not spec:
+            self._set_status("Choose a model.", error=True)
+            return
+        prefs = settings.load()
+        folder = _new_run_folder(prefs.resolved_output_folder(), Path(spec).stem)
+        params = {
+            ClassifyAlgorithm.OPTICAL: optical.source(),
+            ClassifyAlgorithm.OPTICAL_BANDS: self.optical_bands.bands(),
+            ClassifyAlgorithm.SAR: sar.source(),
+            ClassifyAlgorithm.SAR_BANDS: self.sar_bands.bands(),
+            ClassifyAlgorithm.DEVICE: prefs.device,
+            ClassifyAlgorithm.OUTPUT: str(folder / "landcover.tif"),
+            ClassifyAlgorithm.CONFIDENCE: str(folder / "confidence.tif"),
+            ClassifyAlgorithm.REPORT: str(folder / "report.json"),
+            ClassifyAlgorithm.EXPLANATION: str(folder / "explanation.txt"),
+        }
+        if spec in DEMO_MODELS:
+            params[ClassifyAlgorithm.MODEL] = spec
+        else:
+            params[ClassifyAlgorithm.MODEL_FILE] = spec
+        if self.reconstruction_check.isEnabled() and self.reconstruction_check.isChecked():
+            params[ClassifyAlgorithm.RECONSTRUCTION] = str(folder / "reconstruction.tif")
+        if prefs.tile_size:
+            params[ClassifyAlgorithm.TILE_SIZE] = prefs.tile_size
+
+        algorithm = QgsApplication.processingRegistry().createAlgorithmById(ALGORITHM_ID)
+        context = QgsProcessingContext()
+        context.setProject(self.project)
+        feedback = RunFeedback()
+        feedback.progressChanged.connect(self._on_progress)
+        feedback.message.connect(self._on_message)
+        task = QgsProcessingAlgRunnerTask(algorithm, params, context, feedback)
+        self._run = Run(task, algorithm, context, feedback, folder, Path(spec).stem)
+        task.executed.connect(self._on_executed)
+        self._set_running(True)
+        self._set_status(f"Classifying with {Path(spec).stem}…")
+        QgsApplication.taskManager().addTask(task)
+
+    def cancel_run(self) -> None:
+        """Stop the run: the worker job is cancelled and the run's files are removed."""
+        if self._run is not None:
+            self._run.cancelled = True
+            self._set_status("Cancelling…")
+            self._run.feedback.cancel()
+            self._run.task.cancel()
+
+    def _on_progress(self, value: float) -> None:
+        self.progress.setValue(int(value))
+
+    def _on_message(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    def _on_executed(self, successful: bool, results: dict) -> None:
+        run, self._run = self._run, None
+        self._set_running(False)
+        if run is None:
+            return
+        if successful and not run.cancelled:
+            self._show_results(run, results)
+            self.state = "done"
+        else:
+            shutil.rmtree(run.folder, ignore_errors=True)
+            if run.cancelled or run.feedback.isCanceled():
+                self.state = "cancelled"
+                self._set_status("Cancelled: nothing was written.")
+            else:
+                self.state = "failed"
+                message = run.feedback.errors[-1] if run.feedback.errors else "the classification failed"
+                self._set_status(message, error=True)
+                QgsMessageLog.logMessage(message, LOG_TAG)
+        self.run_finished.emit(self.state)
+
+    def _set_running(self, running: bool) -> None:
+        self.state = "running" if running else self.state
+        self.run_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        self.progress.setValue(0)
+
+    def _set_status(self, text: str, error: bool = False) -> None:
+        self.status_label.setStyleSheet("color: #b00;" if error else "")
+        self.status_label.setText(text)
+
+    # ----------------------------------------------------------------- results
+    def _show_results(self, run: Run, results: dict) -> None:
+        self.report = json.loads(Path(results[ClassifyAlgorithm.REPORT]).read_text(encoding="utf-8"))
+        classes = self.report.get("classes", [])
+        group = self.project.layerTreeRoot().insertGroup(0, f"LandFuse {run.model} {time.strftime('%H:%M:%S')}")
+        self.result_layers = []
+        outputs = (
+            (ClassifyAlgorithm.OUTPUT, f"Land cover ({run.model})", lambda layer: apply_class_style(layer, classes)),
+            (ClassifyAlgorithm.CONFIDENCE, "Confidence (%)", apply_confidence_style),
+            (ClassifyAlgorithm.RECONSTRUCTION, "Cloud-free reconstruction", None),
+        )
+        for key, name, style in outputs:
+            path = results.get(key)
+            if not path or not Path(path).is_file():
+                continue
+            layer = QgsRasterLayer(path, name)
+            if style is not None:
+                style(layer)
+            self.project.addMapLayer(layer, False)
+            group.addLayer(layer)
+            self.result_layers.append(layer)
+        self.explanation = results.get(ClassifyAlgorithm.EXPLANATION_TEXT) or ""
+        self.explanation_view.setPlainText(self.explanation)
+        self.chart.set_classes(classes)
+        self.summary_label.setText(report_summary(self.report))
+        self.save_button.setEnabled(bool(self.explanation))
+        self.copy_button.setEnabled(bool(self.explanation))
+        seconds = (self.report.get("timing_s") or {}).get("total")
+        self._set_status(f"Done in {seconds:.1f} s: results in {run.folder}" if seconds else f"Done: {run.folder}")
+        self.progress.setValue(100)
+
+    def _on_save_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save explanation", "explanation.txt", "Text files (*.txt)")
+        if path:
+            self.save_explanation(path)
+
+    def save_explanation(self, path: str) -> None:
+        """Write the explanation and the report's summary line to ``path``."""
+        Path(path).write_text(f"{self.explanation}\n\n{report_summary(self.report)}\n", encoding="utf-8")
+
+    def copy_explanation(self) -> None:
+        QApplication.clipboard().setText(self.explanation)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.cancel_run()
+        super().closeEvent(event)
+
+
+def report_summary(report: dict) -> str:
+    """One line of the report's trust numbers: device, valid, low-confidence and cloud shares."""
+    parts = [f"Device: {report.get('device', '?')}"]
+    for key, label in (
+        ("valid_share", "valid"),
+        ("mean_confidence", "mean confidence"),
+        ("low_confidence_share", "low confidence"),
+        ("cloud_share", "cloud in the optical input"),
+    ):
+        value = report.get(key)
+        if value is not None:
+            parts.append(f"{label} {100 * float(value):.1f} %")
+    return " · ".join(parts)
+
+
+def _new_run_folder(root: Path, model: str) -> Path:
+    """A fresh folder ``<root>/<date-time>-<model>`` (suffixed when several runs start in one second)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        folder = root / (f"{stamp}-{model}" + (f"-{attempt}" if attempt else ""))
+        try:
+            folder.mkdir(parents=True)
+            return folder
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a run folder under {root}")

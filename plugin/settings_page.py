@@ -1,0 +1,103 @@
+"""The LandFuse page of QGIS's options dialog (Settings > Options > LandFuse)."""
+
+from __future__ import annotations
+
+import json
+
+from qgis.gui import QgsFileWidget, QgsOptionsPageWidget, QgsOptionsWidgetFactory
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout
+
+from . import service, settings, tasks
+from .paths import DEFAULT_VENV_PYTHON, ICON_PATH
+
+
+class LandFuseOptionsFactory(QgsOptionsWidgetFactory):
+    """Adds the LandFuse page to the options dialog (registered by the plugin's ``initGui``)."""
+
+    def __init__(self) -> None:
+        super().__init__("LandFuse", QIcon(str(ICON_PATH)))
+
+    def createWidget(self, parent):  # noqa: N802 (QGIS's name)
+        return LandFuseOptionsPage(parent)
+
+
+class LandFuseOptionsPage(QgsOptionsPageWidget):
+    """Backend interpreter, models folder, Phi-3 GGUF, GPU, tile size; "Check backend" shows diagnostics."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        current = settings.load()
+        self.interpreter = _file_widget(QgsFileWidget.GetFile, current.interpreter, "Python interpreter (python*)")
+        self.interpreter.lineEdit().setPlaceholderText(str(DEFAULT_VENV_PYTHON))
+        self.models_folder = _file_widget(QgsFileWidget.GetDirectory, current.models_folder)
+        self.llm_path = _file_widget(QgsFileWidget.GetFile, current.llm_path, "GGUF models (*.gguf)")
+        self.llm_path.lineEdit().setPlaceholderText("embedded SmolLM2-135M")
+        self.output_folder = _file_widget(QgsFileWidget.GetDirectory, current.output_folder)
+        self.output_folder.lineEdit().setPlaceholderText(str(current.resolved_output_folder()))
+        self.use_gpu = QCheckBox("Use the GPU when one is usable")
+        self.use_gpu.setChecked(current.use_gpu)
+        self.tile_size = QSpinBox()
+        self.tile_size.setRange(0, 4096)
+        self.tile_size.setSingleStep(32)
+        self.tile_size.setSpecialValueText("model card's")
+        self.tile_size.setValue(current.tile_size)
+        self.check_button = QPushButton("Check backend")
+        self.check_button.clicked.connect(self.check_backend)
+        self.diagnostics = QPlainTextEdit()
+        self.diagnostics.setReadOnly(True)
+        self.diagnostics.setPlaceholderText("Check backend shows the interpreter, versions, devices and paths here.")
+
+        form = QFormLayout()
+        form.addRow("Backend interpreter", self.interpreter)
+        form.addRow("Models folder", self.models_folder)
+        form.addRow("Phi-3 GGUF", self.llm_path)
+        form.addRow("Dock output folder", self.output_folder)
+        form.addRow("", self.use_gpu)
+        form.addRow("Default tile size", self.tile_size)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.check_button)
+        layout.addWidget(self.diagnostics, 1)
+
+    def values(self) -> settings.Settings:
+        return settings.Settings(
+            interpreter=self.interpreter.filePath().strip(),
+            models_folder=self.models_folder.filePath().strip(),
+            llm_path=self.llm_path.filePath().strip(),
+            use_gpu=self.use_gpu.isChecked(),
+            tile_size=self.tile_size.value(),
+            output_folder=self.output_folder.filePath().strip(),
+        )
+
+    def apply(self) -> None:
+        settings.save(self.values())
+
+    def check_backend(self) -> None:
+        """Save the settings, then ask the (re)started worker for its diagnostics, in the background."""
+        self.apply()
+        self.check_button.setEnabled(False)
+        self.diagnostics.setPlainText("Starting the backend…")
+        tasks.start("LandFuse: diagnostics", service.diagnostics, self._show_diagnostics)
+
+    def _show_diagnostics(self, result: dict | None, error: str) -> None:
+        self.check_button.setEnabled(True)
+        if result is None:
+            self.diagnostics.setPlainText(f"The backend did not answer:\n{error}")
+            return
+        self.diagnostics.setPlainText(diagnostics_text(result))
+
+
+def diagnostics_text(result: dict) -> str:
+    """The worker's diagnostics as text to paste into a bug report."""
+    report = result.get("text") or result.get("report")
+    return report if isinstance(report, str) else json.dumps(result, indent=2, sort_keys=True)
+
+
+def _file_widget(mode, value: str, file_filter: str = "") -> QgsFileWidget:
+    widget = QgsFileWidget()
+    widget.setStorageMode(mode)
+    if file_filter:
+        widget.setFilter(file_filter)
+    widget.setFilePath(value)
+    return widget
