@@ -1,0 +1,104 @@
+"""Streaming blend of overlapping window outputs, one tile row at a time.
+
+Windows arrive in raster order. The blender keeps one window's worth of columns of the current
+tile row plus the rows it shares with the next tile row (``plan.max_carry_rows`` x width), so its
+memory does not depend on the raster's height and grows with its width only by the overlap strip.
+As soon as no later window can touch a block of pixels, it is handed out as a finished piece.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .windows import WindowPlan
+
+
+def softmax(logits: np.ndarray, axis: int = 1) -> np.ndarray:
+    """Softmax over ``axis`` (classes), float32, numerically stable."""
+    shifted = logits - logits.max(axis=axis, keepdims=True)
+    np.exp(shifted, out=shifted)
+    shifted /= shifted.sum(axis=axis, keepdims=True)
+    return shifted
+
+
+@dataclass
+class Piece:
+    """Finished output block: grid rows ``y0..y1-1``, cols ``x0..x1-1``.
+
+    values: blended channels float32 [channels, y1-y0, x1-x0] (0 where no window contributed);
+    valid: bool [y1-y0, x1-x0]; row_done: True for the last piece of a tile row.
+    """
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+    values: np.ndarray
+    valid: np.ndarray
+    row_done: bool
+
+
+def normalise_blend(sums: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Weighted sums [channels, h, w] divided by the weight [h, w]; 0 where the weight is 0."""
+    return np.divide(sums, weight, out=np.zeros_like(sums), where=weight > 0)
+
+
+class StreamingBlender:
+    """Accumulates ``weight * values`` of each window and emits finished pieces in raster order."""
+
+    def __init__(self, plan: WindowPlan, channels: int):
+        self.plan = plan
+        self.channels = channels
+        th, tw = plan.window_height, plan.window_width
+        # channels..., then the weight sum, then the count of windows that saw the pixel valid
+        self.local = np.zeros((channels + 2, th, tw), np.float32)
+        self.carry = np.zeros((channels + 2, plan.max_carry_rows, plan.width), np.float32)
+        self.carry_in = 0
+        self.base = 0
+        self.opened = 0
+
+    def add(self, r: int, c: int, values: np.ndarray | None, valid: np.ndarray) -> Piece:
+        """Add window (r, c): ``values`` float32 [channels, th, tw] or None (window skipped as all-invalid),
+        ``valid`` bool [th, tw]. Returns the piece this window finished."""
+        plan, local = self.plan, self.local
+        th, tw = plan.window_height, plan.window_width
+        y0, x0 = plan.row_starts[r], plan.col_starts[c]
+        if c == 0:
+            self.base = self.opened = 0
+        start, stop = self.opened - self.base, x0 + tw - self.base
+        if stop > start:
+            local[:, :, start:stop] = 0
+            local[:, : self.carry_in, start:stop] = self.carry[:, : self.carry_in, self.opened : x0 + tw]
+            self.opened = x0 + tw
+        span = slice(x0 - self.base, x0 - self.base + tw)
+        if values is not None:
+            weights = plan.weights
+            local[: self.channels, :, span] += values * weights
+            local[self.channels, :, span] += weights
+            local[self.channels + 1, :, span] += valid
+        last_col = c + 1 == len(plan.col_starts)
+        last_row = r + 1 == len(plan.row_starts)
+        fin = plan.width if last_col else plan.col_starts[c + 1]
+        final_rows = th if last_row else plan.row_starts[r + 1] - y0
+        done = local[:, :final_rows, : fin - self.base]
+        piece = Piece(
+            y0,
+            y0 + final_rows,
+            self.base,
+            fin,
+            normalise_blend(done[: self.channels], done[self.channels]),
+            done[self.channels + 1] > 0,
+            last_col,
+        )
+        carry_out = th - final_rows
+        if carry_out:
+            self.carry[:, :carry_out, self.base : fin] = local[:, final_rows:, : fin - self.base]
+        keep = self.opened - fin
+        if keep:
+            local[:, :, :keep] = local[:, :, fin - self.base : self.opened - self.base].copy()
+        self.base = fin
+        if last_col:
+            self.carry_in = carry_out
+        return piece

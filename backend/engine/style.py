@@ -1,0 +1,76 @@
+"""Styling written beside the class map: a QGIS ``.qml`` paletted renderer and GDAL category names."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import quoteattr
+
+from ...common.card import ModelCard
+
+_QML = """<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.16-Białowieża" styleCategories="AllStyleCategories"
+      hasScaleBasedVisibilityFlag="0" minScale="1e+08" maxScale="0">
+  <flags>
+    <Identifiable>1</Identifiable>
+    <Removable>1</Removable>
+    <Searchable>1</Searchable>
+    <Private>0</Private>
+  </flags>
+  <customproperties/>
+  <pipe-data-defined-properties>
+    <Option type="Map">
+      <Option type="QString" name="name" value=""/>
+      <Option name="properties"/>
+      <Option type="QString" name="type" value="collection"/>
+    </Option>
+  </pipe-data-defined-properties>
+  <pipe>
+    <provider>
+      <resampling enabled="false" maxOversampling="2"
+                  zoomedInResamplingMethod="nearestNeighbour" zoomedOutResamplingMethod="nearestNeighbour"/>
+    </provider>
+    <rasterrenderer type="paletted" band="1" opacity="1" alphaBand="-1" nodataColor="">
+      <rasterTransparency/>
+      <minMaxOrigin>
+        <limits>None</limits>
+        <extent>WholeRaster</extent>
+        <statAccuracy>Estimated</statAccuracy>
+        <cumulativeCutLower>0.02</cumulativeCutLower>
+        <cumulativeCutUpper>0.98</cumulativeCutUpper>
+        <stdDevFactor>2</stdDevFactor>
+      </minMaxOrigin>
+      <colorPalette>
+{entries}
+      </colorPalette>
+    </rasterrenderer>
+    <brightnesscontrast brightness="0" contrast="0" gamma="1"/>
+    <huesaturation saturation="0" colorizeOn="0" colorizeRed="255" colorizeGreen="128" colorizeBlue="128"
+                   colorizeStrength="100" grayscaleMode="0" invertColors="0"/>
+    <rasterresampler maxOversampling="2"/>
+    <resamplingStage>resamplingFilter</resamplingStage>
+  </pipe>
+  <blendMode>0</blendMode>
+</qgis>
+"""
+
+
+def qml_text(card: ModelCard) -> str:
+    """QGIS 3.22 style: paletted renderer on band 1 with the card's class ids, colours and names."""
+    entries = "\n".join(
+        f'        <paletteEntry value="{c.id}" color="{c.color.lower()}" alpha="255" label={quoteattr(c.name)}/>'
+        for c in card.classes
+    )
+    return _QML.format(entries=entries)
+
+
+def category_aux_xml(card: ModelCard) -> str:
+    """GDAL PAM sidecar (``<file>.aux.xml``) naming the categories 0..nodata of band 1."""
+    names = {c.id: c.name for c in card.classes}
+    categories = "\n".join(f"      <Category>{_escape(names.get(i, ''))}</Category>" for i in range(card.nodata + 1))
+    return (
+        '<PAMDataset>\n  <PAMRasterBand band="1">\n    <CategoryNames>\n'
+        f"{categories}\n    </CategoryNames>\n  </PAMRasterBand>\n</PAMDataset>\n"
+    )
+
+
+def _escape(text: str) -> str:
+    return quoteattr(text)[1:-1]
