@@ -14,14 +14,23 @@ Events (worker -> client, stdout), each carrying the ``id`` of the request it be
     {"event": "log", "id": "7", "level": "info", "message": "..."}
     {"event": "result", "id": "7", "data": {...}}
     {"event": "error", "id": "7", "code": "NO_OVERLAP", "message": "..."}
-    {"event": "heartbeat", "id": null, "time": 1700000000.0, "busy": "7"}
+    {"event": "heartbeat", "id": null, "time": 1700000000.0, "busy": "7", "queued": 0}
 
 Every request ends with exactly one ``result`` or ``error`` event.
+
+Files a job writes are named in its ``params["outputs"]`` (a dict of role -> path or null). While a job
+runs they exist only under temporary names ``<output>.landfuse-tmp-<pid>...`` (see ``temporary_path``)
+and are renamed when the job succeeds, so whoever sees a job fail can delete its leftovers
+(``leftover_files``) even when the worker was killed.
+
+Standard library only: both the plugin and the backend import this module.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 PROTOCOL_VERSION = 1
 
@@ -37,7 +46,17 @@ OPS = (
     "cancel",
     "shutdown",
 )
+HEAVY_OPS = ("classify", "explain", "evaluate")  # run one at a time, in arrival order
 EVENTS = ("hello", "progress", "log", "result", "error", "heartbeat")
+
+# A diagnostics and testing aid, refused unless the worker runs with this variable set to "1":
+# op "debug" with action "sleep" (a cancellable heavy job that writes its outputs like the engine does)
+# or "stall_heartbeats" (the worker stops sending heartbeats for a while, as a hung worker would).
+DEBUG_OPS_ENV = "LANDFUSE_WORKER_DEBUG_OPS"
+DEBUG_OP = "debug"
+
+TEMP_MARKER = ".landfuse-tmp-"
+WORKER_LOG_NAME = "worker.log"
 
 
 class ErrorCode:
@@ -58,7 +77,8 @@ class ErrorCode:
     CARD_MISMATCH = "CARD_MISMATCH"  # model file and its card disagree
     LLM_UNAVAILABLE = "LLM_UNAVAILABLE"
     CANCELLED = "CANCELLED"
-    TIMEOUT = "TIMEOUT"  # no heartbeat within the limit (raised by the client)
+    OUT_OF_MEMORY = "OUT_OF_MEMORY"  # host or GPU memory ran out during a job
+    TIMEOUT = "TIMEOUT"  # no heartbeat within the limit, or the call's deadline passed (raised by the client)
     WORKER_DIED = "WORKER_DIED"  # the worker process exited during a job (raised by the client)
     WORKER_START = "WORKER_START"  # the worker could not be started (raised by the client)
     PROTOCOL = "PROTOCOL"  # version mismatch or garbage on the protocol stream
@@ -80,3 +100,49 @@ def event(name: str, request_id: str | None, **fields) -> dict:
 
 def error_event(request_id: str | None, code: str, message: str) -> dict:
     return event("error", request_id, code=code, message=message)
+
+
+def declared_outputs(params: dict) -> list[Path]:
+    """The output files a request declares: the non-empty string values of ``params["outputs"]``."""
+    outputs = params.get("outputs") if isinstance(params, dict) else None
+    if not isinstance(outputs, dict):
+        return []
+    return [Path(value) for value in outputs.values() if isinstance(value, str) and value]
+
+
+def temporary_path(output: str | os.PathLike, pid: int | None = None, part: str = "") -> Path:
+    """Where a job writes ``output`` until it succeeds: ``<output>.landfuse-tmp-<pid>[-<part>]``.
+
+    Writers must give the file format explicitly (the name no longer ends in ``.tif``) and rename the
+    file onto ``output`` only once it is complete. ``part`` tells apart several temporary files of one
+    output (for example a sidecar written beside it).
+    """
+    suffix = f"{TEMP_MARKER}{os.getpid() if pid is None else pid}"
+    return Path(f"{os.fspath(output)}{suffix}{'-' + part if part else ''}")
+
+
+def leftover_files(output: str | os.PathLike, pid: int | None = None) -> list[Path]:
+    """Temporary files that jobs writing ``output`` left behind (also GDAL's ``.aux.xml`` beside them).
+
+    With ``pid``, only those of that worker process.
+    """
+    output = Path(output)
+    if not output.parent.is_dir():
+        return []
+    prefix = output.name + TEMP_MARKER
+    found = []
+    for path in output.parent.iterdir():
+        if not path.name.startswith(prefix):
+            continue
+        owner = path.name[len(prefix) :].split("-", 1)[0].split(".", 1)[0]
+        if pid is None or owner == str(pid):
+            found.append(path)
+    return sorted(found)
+
+
+def user_cache_dir() -> Path:
+    """LandFuse's per-user cache folder (worker log, import link); created on demand by its users."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if os.name == "nt":
+        base = os.environ.get("LOCALAPPDATA") or base
+    return Path(base) / "landfuse"

@@ -1,0 +1,462 @@
+"""The plugin's side of the worker protocol (``docs/protocol.md``): start, talk to and supervise the worker.
+
+Standard library only, so it runs in QGIS's Python without torch, onnxruntime or rasterio. The worker
+runs in its own environment (``python -m landfuse.backend worker`` with an explicit interpreter) and
+is started on first use, restarted after a crash, killed when it stops sending heartbeats, and killed
+when a cancelled job does not stop within a grace period.
+
+``WorkerClient.call`` blocks, so call it from a background thread (a ``QgsTask`` or a Processing
+algorithm), never from the GUI thread; several threads may call at once (heavy jobs then run one after
+the other in the worker).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from ..common.protocol import PROTOCOL_VERSION, ErrorCode, declared_outputs, encode, leftover_files, user_cache_dir
+from .paths import DEFAULT_VENV_PYTHON, PLUGIN_ROOT
+
+log = logging.getLogger(__name__)
+
+PACKAGE_NAME = "landfuse"
+POLL_S = 0.05
+STDERR_LINES = 40
+# Variables of QGIS's own Python, PROJ and GDAL: the worker's environment brings its own.
+DROPPED_VARIABLES = ("PROJ_LIB", "PROJ_DATA", "GDAL_DATA", "GDAL_DRIVER_PATH", "VIRTUAL_ENV", "OSGEO4W_ROOT")
+DROPPED_PREFIXES = ("PYTHON", "QGIS_", "QT_", "GDAL_", "PROJ_", "CONDA_", "DYLD_")
+
+ProgressCallback = Callable[[float, str], None]
+LogCallback = Callable[[str, str], None]
+
+
+class WorkerError(Exception):
+    """A failed request: ``code`` is a stable ``ErrorCode``, ``str(err)`` a message for the user."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _WorkerProcess:
+    """One running worker: the subprocess, a thread reading its events and one keeping its stderr tail."""
+
+    DIED = object()
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: str) -> None:
+        options: dict = {"start_new_session": True} if os.name == "posix" else {}
+        if os.name == "nt":
+            options["creationflags"] = subprocess.CREATE_NO_WINDOW
+        self.popen = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd, **options
+        )
+        self.pid = self.popen.pid
+        self.last_seen = time.monotonic()
+        self.stderr_tail: deque[str] = deque(maxlen=STDERR_LINES)
+        self.kill_reason: str | None = None
+        self.exited = threading.Event()
+        self._hello: queue.Queue = queue.Queue()
+        self._boxes: dict[str, queue.Queue] = {}
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        threading.Thread(target=self._read_events, name=f"landfuse-worker-{self.pid}-events", daemon=True).start()
+        threading.Thread(target=self._read_stderr, name=f"landfuse-worker-{self.pid}-stderr", daemon=True).start()
+
+    # -- threads ---------------------------------------------------------------------------------
+
+    def _read_events(self) -> None:
+        for raw in self.popen.stdout:
+            self.last_seen = time.monotonic()
+            try:
+                message = json.loads(raw)
+                request_id = message.get("id")
+                kind = message["event"]
+            except (ValueError, KeyError, AttributeError, TypeError):
+                log.warning("worker %s wrote a line that is not a protocol event: %.200r", self.pid, raw)
+                continue
+            if kind == "hello":
+                self._hello.put(message)
+                continue
+            with self._lock:
+                box = self._boxes.get(request_id) if isinstance(request_id, str) else None
+            if box is not None:
+                box.put(message)
+            elif kind == "error":
+                log.warning("worker %s: [%s] %s", self.pid, message.get("code"), message.get("message"))
+        self.popen.wait()
+        self.exited.set()
+        self._hello.put(self.DIED)
+        with self._lock:
+            boxes = list(self._boxes.values())
+        for box in boxes:
+            box.put(self.DIED)
+
+    def _read_stderr(self) -> None:
+        for raw in self.popen.stderr:
+            self.stderr_tail.append(raw.decode("utf-8", "replace").rstrip())
+
+    # -- use ---------------------------------------------------------------------------------------
+
+    def wait_hello(self, timeout: float) -> dict | None:
+        """The hello event, or ``None`` if the worker exited or stayed silent for ``timeout`` s."""
+        try:
+            message = self._hello.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        return None if message is self.DIED else message
+
+    def register(self, request_id: str) -> queue.Queue:
+        box: queue.Queue = queue.Queue()
+        with self._lock:
+            self._boxes[request_id] = box
+        if self.exited.is_set():
+            box.put(self.DIED)
+        return box
+
+    def unregister(self, request_id: str) -> None:
+        with self._lock:
+            self._boxes.pop(request_id, None)
+
+    def send(self, message: dict) -> bool:
+        """Write one request; ``False`` when the worker's stdin is closed (it died)."""
+        try:
+            with self._write_lock:
+                self.popen.stdin.write(encode(message))
+                self.popen.stdin.flush()
+            return True
+        except (BrokenPipeError, OSError, ValueError):
+            return False
+
+    @property
+    def alive(self) -> bool:
+        return not self.exited.is_set() and self.popen.poll() is None
+
+    def kill(self, reason: str) -> None:
+        """SIGKILL the worker (its pending calls then fail with ``reason``) and wait for it to go."""
+        if self.kill_reason is None:
+            self.kill_reason = reason
+        if self.popen.poll() is None:
+            log.warning("killing worker %s: %s", self.pid, reason)
+            self.popen.kill()
+        self.exited.wait(10)
+
+    def exit_description(self) -> str:
+        code = self.popen.poll()
+        if code is None:
+            return "it stopped answering"
+        if code < 0:
+            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+            hint = " (the system's out-of-memory killer sends this)" if -code == signal.SIGKILL else ""
+            return f"it was killed by signal {name}{hint}"
+        return f"it exited with status {code}"
+
+    def stderr_excerpt(self, lines: int = 8) -> str:
+        tail = list(self.stderr_tail)[-lines:]
+        return ("; last log lines:\n" + "\n".join(tail)) if tail else ""
+
+
+class WorkerClient:
+    """Runs backend operations in a worker process; one client per plugin instance.
+
+    python: the backend environment's interpreter (default: the ``.venv`` that ``make setup`` creates).
+    heartbeat_s: how often the worker sends heartbeats; heartbeat_timeout: silence after which a busy
+    worker is killed (``TIMEOUT``). start_timeout: seconds allowed until the handshake. cancel_grace:
+    seconds a cancelled job may take to stop before the worker is killed. cache_mb: the worker's
+    warm-model memory limit. extra_env: variables added to the worker's clean environment.
+    """
+
+    def __init__(
+        self,
+        python: str | os.PathLike | None = None,
+        *,
+        heartbeat_s: float = 2.0,
+        heartbeat_timeout: float = 60.0,
+        start_timeout: float = 120.0,
+        cancel_grace: float = 10.0,
+        cache_mb: int = 2048,
+        log_file: str | os.PathLike | None = None,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.python = Path(python) if python else DEFAULT_VENV_PYTHON
+        self.heartbeat_s = heartbeat_s
+        self.heartbeat_timeout = heartbeat_timeout
+        self.start_timeout = start_timeout
+        self.cancel_grace = cancel_grace
+        self.cache_mb = cache_mb
+        self.log_file = log_file
+        self.extra_env = dict(extra_env or {})
+        self.hello: dict | None = None
+        self.last_errors: deque[str] = deque(maxlen=10)
+        self._process: _WorkerProcess | None = None
+        self._start_lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None and process.alive else None
+
+    def start(self) -> dict:
+        """Start the worker if it is not running; returns its handshake (versions, devices)."""
+        self._running()
+        return self.hello
+
+    def _running(self) -> _WorkerProcess:
+        with self._start_lock:
+            if self._process is not None and self._process.alive:
+                return self._process
+            if self._process is not None:
+                log.info("the worker (pid %s) is gone: starting a new one", self._process.pid)
+            self._process = None
+            self.hello = None
+            process = self._spawn()
+            hello = process.wait_hello(self.start_timeout)
+            if hello is None:
+                why = (
+                    process.exit_description()
+                    if process.exited.is_set()
+                    else f"no handshake in {self.start_timeout:.0f} s"
+                )
+                process.kill("no handshake")
+                raise self._failure(
+                    ErrorCode.WORKER_START,
+                    f"the LandFuse backend did not start with {self.python}: {why}{process.stderr_excerpt()}\n"
+                    "Check the backend interpreter in the LandFuse settings (run `make setup` to create it).",
+                )
+            if hello.get("protocol") != PROTOCOL_VERSION:
+                process.kill("protocol mismatch")
+                raise self._failure(
+                    ErrorCode.PROTOCOL,
+                    f"the backend at {self.python} speaks protocol {hello.get('protocol')}, this plugin "
+                    f"protocol {PROTOCOL_VERSION}: use a backend environment from the same LandFuse version",
+                )
+            self._process, self.hello = process, hello
+            log.info("LandFuse worker %s started on %s", process.pid, hello.get("devices", {}).get("preferred"))
+            return process
+
+    def _spawn(self) -> _WorkerProcess:
+        if not self.python.exists():
+            raise self._failure(
+                ErrorCode.WORKER_START,
+                f"the backend interpreter {self.python} does not exist: run `make setup` in the LandFuse "
+                "folder, or choose an interpreter in the LandFuse settings",
+            )
+        import_root = importable_root(PLUGIN_ROOT)
+        argv = [str(self.python), "-m", f"{PACKAGE_NAME}.backend", "worker", "--heartbeat", str(self.heartbeat_s)]
+        argv += ["--cache-mb", str(self.cache_mb)]
+        argv += ["--log-file", str(self.log_file)] if self.log_file else []
+        env = worker_environment(os.environ, import_root)
+        env.update(self.extra_env)
+        try:
+            return _WorkerProcess(argv, env, cwd=str(import_root))
+        except OSError as exc:
+            raise self._failure(ErrorCode.WORKER_START, f"could not run {self.python}: {exc}") from exc
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Ask the worker to exit (its jobs are cancelled); kill it if it has not gone within ``timeout`` s."""
+        process, self._process = self._process, None
+        if process is None or not process.alive:
+            return
+        process.send({"id": f"shutdown-{next(self._ids)}", "op": "shutdown", "params": {}})
+        if not process.exited.wait(timeout):
+            process.kill("it did not shut down in time")
+
+    def kill(self, reason: str = "stopped by the plugin") -> None:
+        if self._process is not None:
+            self._process.kill(reason)
+
+    # -- requests --------------------------------------------------------------------------------
+
+    def call(
+        self,
+        op: str,
+        params: dict | None = None,
+        progress: ProgressCallback | None = None,
+        is_cancelled: Callable[[], bool] | None = None,
+        timeout: float | None = None,
+        log_message: LogCallback | None = None,
+    ) -> dict:
+        """Run ``op`` in the worker and return its result data; raises ``WorkerError``.
+
+        progress(fraction 0..1, message) and log_message(level, message) are called in this thread.
+        is_cancelled() is polled (e.g. ``feedback.isCanceled``): the job is then cancelled and
+        ``WorkerError(CANCELLED)`` raised. timeout: seconds for the whole call (``TIMEOUT``).
+        """
+        params = dict(params or {})
+        outputs = _watched_files(declared_outputs(params))
+        new_files = [path for path in outputs if not path.exists()]
+        request_id = str(next(self._ids))
+        process = self._running()
+        box = process.register(request_id)
+        try:
+            if not process.send({"id": request_id, "op": op, "params": params}):
+                process.exited.wait(5)
+            return self._await(process, box, request_id, progress, is_cancelled, timeout, log_message)
+        except WorkerError as err:
+            if err.code in (ErrorCode.WORKER_DIED, ErrorCode.TIMEOUT, ErrorCode.CANCELLED):
+                _remove_partial_outputs(process.pid, declared_outputs(params), new_files)
+            raise
+        except BaseException:  # a callback failed or the thread was interrupted: stop the job
+            process.send({"id": f"{request_id}-cancel", "op": "cancel", "params": {"target": request_id}})
+            raise
+        finally:
+            process.unregister(request_id)
+
+    def _await(self, process, box, request_id, progress, is_cancelled, timeout, log_message) -> dict:
+        started = time.monotonic()
+        cancel_sent_at: float | None = None
+        cancel_reason = ErrorCode.CANCELLED
+        while True:
+            try:
+                message = box.get(timeout=POLL_S)
+            except queue.Empty:
+                message = None
+            if message is _WorkerProcess.DIED:
+                raise self._died(process)
+            if message is not None:
+                kind = message.get("event")
+                if kind == "result":
+                    return message.get("data")
+                if kind == "error":
+                    code = message.get("code", ErrorCode.INTERNAL)
+                    if code == ErrorCode.CANCELLED and cancel_reason == ErrorCode.TIMEOUT:
+                        raise self._failure(
+                            ErrorCode.TIMEOUT, f"the job took longer than {timeout:.0f} s and was stopped"
+                        )
+                    raise self._failure(code, message.get("message", ""))
+                if kind == "progress" and progress is not None:
+                    progress(float(message.get("fraction", 0.0)), str(message.get("message", "")))
+                elif kind == "log":
+                    (log_message or _log_worker_message)(str(message.get("level", "info")), str(message.get("message")))
+            now = time.monotonic()
+            if cancel_sent_at is None:
+                if is_cancelled is not None and is_cancelled():
+                    cancel_sent_at = now
+                elif timeout is not None and now - started > timeout:
+                    cancel_sent_at, cancel_reason = now, ErrorCode.TIMEOUT
+                if cancel_sent_at is not None:
+                    process.send({"id": f"{request_id}-cancel", "op": "cancel", "params": {"target": request_id}})
+            elif now - cancel_sent_at > self.cancel_grace:
+                process.kill(f"job {request_id} did not stop within {self.cancel_grace:.0f} s of being cancelled")
+                raise self._failure(
+                    cancel_reason, f"the job did not stop within {self.cancel_grace:.0f} s, so the worker was stopped"
+                )
+            silent = now - process.last_seen
+            if silent > self.heartbeat_timeout:
+                process.kill(f"no heartbeat for {silent:.0f} s")
+                raise self._failure(
+                    ErrorCode.TIMEOUT,
+                    f"the LandFuse worker sent nothing for {silent:.0f} s (no heartbeat) and was stopped; it is "
+                    f"restarted for the next job{process.stderr_excerpt()}",
+                )
+
+    def _died(self, process: _WorkerProcess) -> WorkerError:
+        why = process.kill_reason or process.exit_description()
+        return self._failure(
+            ErrorCode.WORKER_DIED,
+            f"the LandFuse worker stopped during the job: {why}. Its partial outputs were removed and a new "
+            f"worker is started for the next job{process.stderr_excerpt()}",
+        )
+
+    def _failure(self, code: str, message: str) -> WorkerError:
+        self.last_errors.append(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{code}] {message}")
+        return WorkerError(code, message)
+
+    def diagnostics(self) -> dict:
+        """The worker's diagnostics report plus the client's view; a report even when the worker cannot start."""
+        client = {
+            "python": str(self.python),
+            "plugin_folder": str(PLUGIN_ROOT),
+            "client_python": sys.executable,
+            "worker_pid": self.pid,
+            "last_errors": list(self.last_errors),
+        }
+        try:
+            report = self.call("diagnostics", timeout=120)
+        except WorkerError as err:
+            report = {"error": {"code": err.code, "message": str(err)}}
+        return {"client": client, "worker": report}
+
+
+def _log_worker_message(level: str, message: str) -> None:
+    number = logging.getLevelName(level.upper())
+    log.log(number if isinstance(number, int) else logging.INFO, "worker: %s", message)
+
+
+def _watched_files(outputs: list[Path]) -> list[Path]:
+    """Declared outputs plus what is written beside them (QGIS style sidecar, GDAL auxiliary file)."""
+    watched = []
+    for output in outputs:
+        watched += [output, output.with_suffix(".qml"), Path(f"{output}.aux.xml")]
+    return watched
+
+
+def _remove_partial_outputs(pid: int, outputs: list[Path], new_files: list[Path]) -> None:
+    """After a failed job: delete the worker's temporary files and any output the job itself created."""
+    for output in outputs:
+        for leftover in leftover_files(output, pid=pid):
+            leftover.unlink(missing_ok=True)
+    for path in new_files:
+        if path.is_file():
+            log.info("removing %s, written by a job that did not finish", path)
+            path.unlink(missing_ok=True)
+
+
+def worker_environment(base: Mapping[str, str], import_root: Path) -> dict[str, str]:
+    """The worker's environment: ``base`` without QGIS's Python, PROJ, GDAL and Qt settings.
+
+    ``PYTHONPATH`` is set to ``import_root`` (a folder holding the ``landfuse`` package), so the worker
+    imports this plugin's code whatever the interpreter.
+    """
+    env = {
+        key: value
+        for key, value in base.items()
+        if key not in DROPPED_VARIABLES and not key.startswith(DROPPED_PREFIXES)
+    }
+    env["PYTHONPATH"] = str(import_root)
+    env["PYTHONIOENCODING"] = "utf-8"
+    env["PYTHONNOUSERSITE"] = "1"
+    return env
+
+
+def importable_root(plugin_folder: Path) -> Path:
+    """A folder from which ``import landfuse`` finds ``plugin_folder``.
+
+    The plugin's parent when the folder is named ``landfuse`` (an installed plugin); otherwise a
+    private folder in the user cache holding a ``landfuse`` link to it (a checkout under another name).
+    """
+    plugin_folder = plugin_folder.resolve()
+    if plugin_folder.name == PACKAGE_NAME:
+        return plugin_folder.parent
+    digest = hashlib.sha1(str(plugin_folder).encode("utf-8")).hexdigest()[:12]
+    root = user_cache_dir() / f"import-{digest}"
+    link = root / PACKAGE_NAME
+    if link.is_symlink() and link.resolve() == plugin_folder:
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".{PACKAGE_NAME}-{os.getpid()}"
+    staging.unlink(missing_ok=True)
+    try:
+        os.symlink(plugin_folder, staging, target_is_directory=True)
+    except OSError as exc:
+        raise WorkerError(
+            ErrorCode.WORKER_START,
+            f"could not link {plugin_folder} as {link} ({exc}); install the plugin in a folder named '{PACKAGE_NAME}'",
+        ) from exc
+    os.replace(staging, link)
+    return root
