@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import rasterio
+
 from ..errors import AllNodataError, BadParamsError, BandError, CancelledError
 from .grid import Grid, dataset_grid, reference_grid
 from .inputs import RasterInput, open_raster
@@ -20,6 +22,8 @@ from .style import category_aux_xml, qml_text
 from .windows import WindowPlan
 
 Progress = Callable[[float, str], None]
+# GDAL's block cache defaults to 5% of RAM; a small fixed cache keeps the engine's memory flat.
+GDAL_CACHE_BYTES = 64 * 2**20
 
 
 def classify(
@@ -52,31 +56,52 @@ def classify(
     Outputs appear only when the whole job succeeded; nothing is left behind on error or cancel.
     Raises ``LandFuseError`` subclasses (stable ``code``) for bad inputs.
     """
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
+        return _classify(
+            optical,
+            sar,
+            model,
+            output,
+            optical_bands,
+            sar_bands,
+            options or ClassifyOptions(),
+            confidence,
+            reconstruction,
+            report,
+            models_dir,
+            progress,
+            cancel,
+        )
+
+
+def _classify(
+    optical,
+    sar,
+    model,
+    output,
+    optical_bands,
+    sar_bands,
+    options: ClassifyOptions,
+    confidence,
+    reconstruction,
+    report,
+    models_dir,
+    progress,
+    cancel,
+) -> dict:
     started = time.perf_counter()
-    options = options or ClassifyOptions()
     say = progress or (lambda fraction, message: None)
     runner = _runner(model, options.device, models_dir)
     card = runner.card
     paths = {"optical": optical, "sar": sar}
-    bands = {"optical": optical_bands, "sar": sar_bands}
-    specs = {"optical": card.optical_bands, "sar": card.sar_bands}
-    for name in card.modalities:
-        if paths[name] is None:
-            raise BandError(f"the model {card.name} needs a {name} raster ({len(specs[name])} bands); none was given")
     say(0.0, "opening inputs")
-    grid = _grid(paths[card.modalities[0]], card.modalities[0], options)
-    plan = _plan(grid, card, options)
-    inputs: dict[str, RasterInput] = {}
+    grid = build_grid(card, paths, options)
+    plan = build_plan(grid, card, options)
     staged = StagedFiles()
-    sink = None
+    source = sink = None
     try:
-        for name in card.modalities:
-            inputs[name] = RasterInput(paths[name], bands[name], specs[name], grid, name)
-        sar_units = ("dB", "dB")
-        if "sar" in inputs:
-            card_unit = card.sar_bands[0].unit
-            sar_units = (sar_input_unit(options.sar_unit, inputs["sar"].sample(), card_unit), card_unit)
-        source = ModelInputSource(inputs, {n: Normaliser(specs[n]) for n in inputs}, sar_units)
+        source = open_source(card, grid, paths, {"optical": optical_bands, "sar": sar_bands}, options.sar_unit)
+        sar_units = source.sar_units
         targets = {"class_map": output, "confidence": confidence, "report": report}
         if card.has_reconstruction:
             targets["reconstruction"] = reconstruction
@@ -105,7 +130,7 @@ def classify(
             raise CancelledError("classification cancelled; no output was written")
         qml_temp.write_text(qml_text(card), encoding="utf-8")
         aux_temp.write_text(category_aux_xml(card), encoding="utf-8")
-        outputs = {k: (str(Path(v)) if v else None) for k, v in targets.items()}
+        outputs = {k: (str(Path(v).resolve()) if v else None) for k, v in targets.items()}
         outputs.setdefault("reconstruction", None)
         result = _report(card, runner, grid, stats, timing, outputs, sar_units, started)
         if temp["report"]:
@@ -119,8 +144,8 @@ def classify(
         staged.discard()
         raise
     finally:
-        for raster in inputs.values():
-            raster.close()
+        if source is not None:
+            source.close()
 
 
 def _runner(model, device: str, models_dir):
@@ -131,13 +156,37 @@ def _runner(model, device: str, models_dir):
     return load_runner(model, device, models_dir)
 
 
-def _grid(path, name: str, options: ClassifyOptions) -> Grid:
-    with open_raster(path, name) as dataset:
+def build_grid(card, paths: dict, options: ClassifyOptions) -> Grid:
+    """The reference grid: the first modality's raster grid (optical if the card has it) or the target."""
+    for name in card.modalities:
+        if paths.get(name) is None:
+            specs = card.optical_bands if name == "optical" else card.sar_bands
+            raise BandError(f"the model {card.name} needs a {name} raster ({len(specs)} bands); none was given")
+    name = card.modalities[0]
+    with open_raster(paths[name], name) as dataset:
         base = dataset_grid(dataset, name)
     return reference_grid(base, options.target_crs, options.resolution, options.extent)
 
 
-def _plan(grid: Grid, card, options: ClassifyOptions) -> WindowPlan:
+def open_source(card, grid: Grid, paths: dict, bands: dict, sar_unit: str = "auto") -> ModelInputSource:
+    """Open the card's modalities on ``grid`` (1-based ``bands`` per modality or None); the caller closes it."""
+    specs = {"optical": card.optical_bands, "sar": card.sar_bands}
+    inputs: dict[str, RasterInput] = {}
+    try:
+        for name in card.modalities:
+            inputs[name] = RasterInput(paths[name], bands.get(name), specs[name], grid, name)
+        sar_units = ("dB", "dB")
+        if "sar" in inputs:
+            card_unit = card.sar_bands[0].unit
+            sar_units = (sar_input_unit(sar_unit, inputs["sar"].sample(), card_unit), card_unit)
+    except BaseException:
+        for raster in inputs.values():
+            raster.close()
+        raise
+    return ModelInputSource(inputs, {n: Normaliser(specs[n]) for n in inputs}, sar_units)
+
+
+def build_plan(grid: Grid, card, options: ClassifyOptions) -> WindowPlan:
     tile = options.tile_size or card.tile_size
     if tile <= 0 or tile % card.size_multiple:
         raise BadParamsError(
@@ -159,7 +208,7 @@ def _report(card, runner, grid: Grid, stats: ClassStats, timing, outputs: dict, 
         )
     if sar_units[0] != sar_units[1]:
         notes.append(f"SAR input in {sar_units[0]} was converted to {sar_units[1]} as the model expects")
-    return {
+    report = {
         "landfuse_report": 1,
         "model": card.to_dict(),
         "device": runner.device,
@@ -174,3 +223,4 @@ def _report(card, runner, grid: Grid, stats: ClassStats, timing, outputs: dict, 
         "notes": notes,
         "evaluation": None,
     }
+    return json.loads(json.dumps(report))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from rasterio.crs import CRS
 from rasterio.errors import CRSError
-from rasterio.transform import Affine, array_bounds, from_origin
+from rasterio.transform import Affine, array_bounds
 from rasterio.warp import calculate_default_transform, transform_bounds
 
 from ..errors import GridError, MissingCrsError, NoOverlapError
@@ -147,7 +147,7 @@ def reference_grid(base: Grid, target_crs=None, resolution=None, extent=None) ->
             f"the output grid would be {width} x {height} pixels at {rx} x {ry} {crs.to_string()} units; "
             "check the resolution (it is in target CRS units: degrees for a geographic CRS)"
         )
-    return Grid(crs, from_origin(xmin, ymax, rx, ry), width, height)
+    return Grid(crs, Affine.translation(xmin, ymax) @ Affine.scale(rx, -ry), width, height)
 
 
 def check_overlap(grid: Grid, source: Grid, name: str) -> None:

@@ -42,3 +42,7 @@ class ModelInputSource:
         for array in arrays.values():
             array[:, ~valid] = 0.0
         return arrays, valid
+
+    def close(self) -> None:
+        for raster in self.inputs.values():
+            raster.close()

@@ -63,9 +63,8 @@ def qml_text(card: ModelCard) -> str:
 
 
 def category_aux_xml(card: ModelCard) -> str:
-    """GDAL PAM sidecar (``<file>.aux.xml``) naming the categories 0..nodata of band 1."""
-    names = {c.id: c.name for c in card.classes}
-    categories = "\n".join(f"      <Category>{_escape(names.get(i, ''))}</Category>" for i in range(card.nodata + 1))
+    """GDAL PAM sidecar (``<file>.aux.xml``) naming the categories (class ids 0..K-1) of band 1."""
+    categories = "\n".join(f"      <Category>{_escape(c.name)}</Category>" for c in card.classes)
     return (
         '<PAMDataset>\n  <PAMRasterBand band="1">\n    <CategoryNames>\n'
         f"{categories}\n    </CategoryNames>\n  </PAMRasterBand>\n</PAMDataset>\n"

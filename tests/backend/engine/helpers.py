@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -99,16 +100,18 @@ def export_onnx(
 
     axes = {n: {0: "batch", 2: "height", 3: "width"} for n in [*names, *card.outputs]}
     buffer = io.BytesIO()
-    torch.onnx.export(
-        Wrapper(),
-        example,
-        buffer,
-        input_names=names,
-        output_names=list(card.outputs),
-        dynamic_axes=axes,
-        opset_version=17,
-        dynamo=False,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Wrapper(),
+            example,
+            buffer,
+            input_names=names,
+            output_names=list(card.outputs),
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
     model = onnx.load_from_string(buffer.getvalue())
     entry = model.metadata_props.add()
     entry.key, entry.value = ONNX_METADATA_KEY, card_json if card_json is not None else card.to_json()
@@ -198,3 +201,33 @@ def write_sar(
         dst.write(data.astype(np.float32))
         dst.descriptions = ("VV", "VH")
     return path
+
+
+class ArraySource:
+    """Model inputs held in memory (same interface as ``ModelInputSource``), for property tests."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], valid: np.ndarray):
+        self.arrays, self.valid = arrays, valid
+
+    def read(self, y0: int, x0: int, height: int, width: int):
+        rows, cols = slice(y0, y0 + height), slice(x0, x0 + width)
+        return {k: v[:, rows, cols].copy() for k, v in self.arrays.items()}, self.valid[rows, cols].copy()
+
+
+def collect_pipeline(plan, source, runner, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """Run the streaming pipeline and assemble probabilities float32 [K, H, W] (0 where invalid) and validity."""
+    from landfuse.backend.engine.pipeline import run_pipeline
+
+    k = runner.card.num_classes
+    probs = np.full((k, plan.height, plan.width), np.nan, np.float32)
+    valid = np.zeros((plan.height, plan.width), bool)
+
+    def on_piece(piece, p, recon):
+        assert np.isnan(probs[:, piece.y0 : piece.y1, piece.x0 : piece.x1]).all(), "pixel emitted twice"
+        probs[:, piece.y0 : piece.y1, piece.x0 : piece.x1] = p
+        valid[piece.y0 : piece.y1, piece.x0 : piece.x1] = piece.valid
+
+    run_pipeline(plan, source, runner, on_piece, **kwargs)
+    assert not np.isnan(probs).any(), "pixel never emitted"
+    probs[:, ~valid] = 0.0
+    return probs, valid
