@@ -1,4 +1,4 @@
-"""The training loop on real (small) data: loss goes down, resume repeats an uninterrupted run, checkpoints carry the card."""
+"""Training loop on small real data: the loss falls, resume repeats a straight run, checkpoints carry the card."""
 
 import json
 
