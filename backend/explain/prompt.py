@@ -1,0 +1,85 @@
+"""The prompt: a system role, the facts as placeholders (never their values), and the answer's plan.
+
+The answer is written in segments. Sentences that state the main facts open the answer and are
+written from the facts directly (the assistant turn is pre-filled with them); the language model
+continues after fixed openers ("The model is least sure about X ...", "On the ground, check ...")
+under constrained decoding (``constraint.py``) that allows no digit, no ``%`` and no brace except
+the placeholders of the facts. So the model cannot state a number, only point at one. The prompt holds no
+digits and no text from file names, paths or card descriptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .facts import Facts, display_name
+
+SYSTEM_PROMPT = (
+    "You are a remote-sensing analyst. You explain a land-cover map made from a radar (SAR) image and an "
+    "optical image to a GIS user, in plain words. You never write digits: to give a number you copy its "
+    "placeholder in curly braces, for example {share:water}. You name only the classes of the map."
+)
+PROMPT_CLASSES = 6
+_REASONS = "SAR speckle, cloud cover on the optical image, classes that look alike"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A fixed opener the model continues for at most ``sentences`` sentences and ``max_tokens`` tokens."""
+
+    opener: str
+    sentences: int
+    max_tokens: int
+
+
+def user_message(facts: Facts) -> str:
+    """The facts as ``- {placeholder}: meaning (level)`` lines, then the task. Contains no digits."""
+    keys = []
+    for summary in facts.present[:PROMPT_CLASSES]:
+        keys += [f"share:{summary.name}", f"conf:{summary.name}"]
+    keys += ["lowconf", "cloud", "oa", "miou"]
+    keys += [f"mix:{reference}:{predicted}" for reference, predicted in facts.confusions]
+    lines = [
+        f"- {{{key}}}: {facts[key].meaning}" + (f" ({facts[key].level})" if facts[key].level else "")
+        for key in keys
+        if key in facts
+    ]
+    order = ", ".join(display_name(s.name) for s in facts.present[:PROMPT_CLASSES])
+    return (
+        "Facts about the land-cover map. Each line gives a placeholder, what it stands for and how large it is.\n"
+        + "\n".join(lines)
+        + f"\nClasses present, largest first: {order}.\n"
+        + f"All classes of the model: {', '.join(display_name(n) for n in facts.card_classes)}.\n\n"
+        + "Explain what dominates the scene, where the model is unsure and why that is plausible "
+        + f"({_REASONS}), and what to check on the ground. Write no digits; copy placeholders instead."
+    )
+
+
+def opening(facts: Facts) -> str:
+    """The answer's first sentences, stating the main facts through placeholders."""
+    present = facts.present
+    text = f"The scene is dominated by {display_name(present[0].name)} ({{share:{present[0].name}}} of the valid area)"
+    others = [f"{display_name(c.name)} ({{share:{c.name}}})" for c in present[1:3]]
+    text += (", followed by " + " and ".join(others) + ".") if others else "."
+    if "oa" in facts:
+        text += " Against the reference labels, overall accuracy is {oa}"
+        text += " and mean IoU {miou}." if "miou" in facts else "."
+    if facts.confusions:
+        reference, predicted = facts.confusions[0]
+        text += (
+            f" The largest confusion is reference {display_name(reference)} mapped as {display_name(predicted)}"
+            f" ({{mix:{reference}:{predicted}}} of the reference {display_name(reference)})."
+        )
+    return text
+
+
+def segments(facts: Facts) -> list[Segment]:
+    """The openers the model continues: why the model is unsure, then what to check on the ground."""
+    unsure = facts.least_confident
+    if unsure is not None:
+        first = f" The model is least sure about {display_name(unsure.name)} (mean confidence {{conf:{unsure.name}}})"
+    elif "lowconf" in facts:
+        first = " About {lowconf} of the valid pixels fall below the confidence threshold"
+    else:
+        first = " The model is least sure where classes meet"
+    return [Segment(first, sentences=2, max_tokens=70), Segment(" On the ground, check", sentences=1, max_tokens=40)]
