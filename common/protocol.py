@@ -18,10 +18,11 @@ Events (worker -> client, stdout), each carrying the ``id`` of the request it be
 
 Every request ends with exactly one ``result`` or ``error`` event.
 
-Files a job writes are named in its ``params["outputs"]`` (a dict of role -> path or null). While a job
-runs they exist only under temporary names ``<output>.landfuse-tmp-<pid>...`` (see ``temporary_path``)
-and are renamed when the job succeeds, so whoever sees a job fail can delete its leftovers
-(``leftover_files``) even when the worker was killed.
+Files a job writes are named by its output parameters (``OUTPUT_PARAMS``). While a job runs they
+exist only under temporary names (``temporary_path``: ``<stem>.landfuse-tmp-<pid><suffix>`` beside
+the output, or the engine's hidden ``.<name>.<pid>-<n>.partial``) and are renamed when the job
+succeeds. A client that sees a job fail because the worker died deletes the files that appeared
+during the job beside its outputs (``partial_files``).
 
 Standard library only: both the plugin and the backend import this module.
 """
@@ -47,6 +48,13 @@ OPS = (
     "shutdown",
 )
 HEAVY_OPS = ("classify", "explain", "evaluate")  # run one at a time, in arrival order
+# The parameters naming files a job writes (paths; null or absent when not wanted).
+OUTPUT_PARAMS = {
+    "classify": ("output", "confidence", "reconstruction", "report", "explanation"),
+    "explain": ("output",),
+    "evaluate": ("output", "plot"),
+    "debug": ("output",),
+}
 EVENTS = ("hello", "progress", "log", "result", "error", "heartbeat")
 
 # A diagnostics and testing aid, refused unless the worker runs with this variable set to "1":
@@ -102,42 +110,46 @@ def error_event(request_id: str | None, code: str, message: str) -> dict:
     return event("error", request_id, code=code, message=message)
 
 
-def declared_outputs(params: dict) -> list[Path]:
-    """The output files a request declares: the non-empty string values of ``params["outputs"]``."""
-    outputs = params.get("outputs") if isinstance(params, dict) else None
-    if not isinstance(outputs, dict):
+def declared_outputs(op: str, params: dict) -> list[Path]:
+    """The output files a request declares: the non-empty string values of its ``OUTPUT_PARAMS``."""
+    if not isinstance(params, dict):
         return []
-    return [Path(value) for value in outputs.values() if isinstance(value, str) and value]
+    return [
+        Path(params[name]) for name in OUTPUT_PARAMS.get(op, ()) if isinstance(params.get(name), str) and params[name]
+    ]
 
 
-def temporary_path(output: str | os.PathLike, pid: int | None = None, part: str = "") -> Path:
-    """Where a job writes ``output`` until it succeeds: ``<output>.landfuse-tmp-<pid>[-<part>]``.
+def temporary_path(output: str | os.PathLike, pid: int | None = None) -> Path:
+    """Where a worker writes ``output`` until its job succeeds: ``<stem>.landfuse-tmp-<pid><suffix>``.
 
-    Writers must give the file format explicitly (the name no longer ends in ``.tif``) and rename the
-    file onto ``output`` only once it is complete. ``part`` tells apart several temporary files of one
-    output (for example a sidecar written beside it).
+    The suffix stays last so that writers picking a format from the name (matplotlib, GDAL) still do.
     """
-    suffix = f"{TEMP_MARKER}{os.getpid() if pid is None else pid}"
-    return Path(f"{os.fspath(output)}{suffix}{'-' + part if part else ''}")
+    output = Path(output)
+    return output.with_name(f"{output.stem}{TEMP_MARKER}{os.getpid() if pid is None else pid}{output.suffix}")
 
 
-def leftover_files(output: str | os.PathLike, pid: int | None = None) -> list[Path]:
-    """Temporary files that jobs writing ``output`` left behind (also GDAL's ``.aux.xml`` beside them).
+def partial_files(output: str | os.PathLike, before: set[str]) -> list[Path]:
+    """Files beside ``output`` that are not in ``before`` (names listed before the job) and belong to it.
 
-    With ``pid``, only those of that worker process.
+    A file belongs to the output when its name is the output's stem followed by a dot, optionally
+    hidden (a leading dot): the output itself, its ``.qml`` and ``.aux.xml`` sidecars and every
+    temporary name above.
     """
     output = Path(output)
     if not output.parent.is_dir():
         return []
-    prefix = output.name + TEMP_MARKER
-    found = []
-    for path in output.parent.iterdir():
-        if not path.name.startswith(prefix):
-            continue
-        owner = path.name[len(prefix) :].split("-", 1)[0].split(".", 1)[0]
-        if pid is None or owner == str(pid):
-            found.append(path)
-    return sorted(found)
+    prefixes = (f"{output.stem}.", f".{output.stem}.")
+    return sorted(
+        path
+        for path in output.parent.iterdir()
+        if path.name not in before and path.name.startswith(prefixes) and path.is_file()
+    )
+
+
+def folder_listing(output: str | os.PathLike) -> set[str]:
+    """The names in ``output``'s folder now (to compare with ``partial_files`` after a failed job)."""
+    folder = Path(output).parent
+    return {path.name for path in folder.iterdir()} if folder.is_dir() else set()
 
 
 def user_cache_dir() -> Path:

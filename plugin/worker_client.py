@@ -27,7 +27,15 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ..common.protocol import PROTOCOL_VERSION, ErrorCode, declared_outputs, encode, leftover_files, user_cache_dir
+from ..common.protocol import (
+    PROTOCOL_VERSION,
+    ErrorCode,
+    declared_outputs,
+    encode,
+    folder_listing,
+    partial_files,
+    user_cache_dir,
+)
 from .paths import DEFAULT_VENV_PYTHON, PLUGIN_ROOT
 
 log = logging.getLogger(__name__)
@@ -298,8 +306,8 @@ class WorkerClient:
         ``WorkerError(CANCELLED)`` raised. timeout: seconds for the whole call (``TIMEOUT``).
         """
         params = dict(params or {})
-        outputs = _watched_files(declared_outputs(params))
-        new_files = [path for path in outputs if not path.exists()]
+        outputs = declared_outputs(op, params)
+        listings = {output: folder_listing(output) for output in outputs}
         request_id = str(next(self._ids))
         process = self._running()
         box = process.register(request_id)
@@ -309,7 +317,7 @@ class WorkerClient:
             return self._await(process, box, request_id, progress, is_cancelled, timeout, log_message)
         except WorkerError as err:
             if err.code in (ErrorCode.WORKER_DIED, ErrorCode.TIMEOUT, ErrorCode.CANCELLED):
-                _remove_partial_outputs(process.pid, declared_outputs(params), new_files)
+                _remove_partial_outputs(listings)
             raise
         except BaseException:  # a callback failed or the thread was interrupted: stop the job
             process.send({"id": f"{request_id}-cancel", "op": "cancel", "params": {"target": request_id}})
@@ -398,21 +406,11 @@ def _log_worker_message(level: str, message: str) -> None:
     log.log(number if isinstance(number, int) else logging.INFO, "worker: %s", message)
 
 
-def _watched_files(outputs: list[Path]) -> list[Path]:
-    """Declared outputs plus what is written beside them (QGIS style sidecar, GDAL auxiliary file)."""
-    watched = []
-    for output in outputs:
-        watched += [output, output.with_suffix(".qml"), Path(f"{output}.aux.xml")]
-    return watched
-
-
-def _remove_partial_outputs(pid: int, outputs: list[Path], new_files: list[Path]) -> None:
-    """After a failed job: delete the worker's temporary files and any output the job itself created."""
-    for output in outputs:
-        for leftover in leftover_files(output, pid=pid):
-            leftover.unlink(missing_ok=True)
-    for path in new_files:
-        if path.is_file():
+def _remove_partial_outputs(listings: dict[Path, set[str]]) -> None:
+    """After a job that did not finish: delete what it wrote beside its outputs (temporary files, sidecars,
+    outputs renamed into place before it stopped). ``listings``: each output's folder before the job."""
+    for output, before in listings.items():
+        for path in partial_files(output, before):
             log.info("removing %s, written by a job that did not finish", path)
             path.unlink(missing_ok=True)
 

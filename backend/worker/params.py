@@ -18,19 +18,21 @@ _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "tru
 class Param:
     """One parameter: JSON type, whether it is required, its default, and for lists the item type.
 
-    ``kind`` is ``str``, ``int``, ``float`` (integers accepted), ``bool``, ``dict`` or ``list``.
-    ``paths`` marks a dict of role -> file path (string or null); ``keys`` restricts its roles.
+    ``kind`` is ``str``, ``int``, ``float`` (integers accepted), ``bool``, ``dict`` or ``list``, or a
+    tuple of these when several are accepted (e.g. ``(float, list)`` for "x or [x, y]").
+    ``fields`` is the parameter table of a dict parameter (checked the same way, recursively).
     """
 
-    kind: type
+    kind: type | tuple[type, ...]
     required: bool = False
     default: Any = None
     items: type | None = None
-    paths: bool = False
-    keys: tuple[str, ...] | None = None
+    fields: dict[str, Param] | None = None
 
 
-def _is(value: Any, kind: type) -> bool:
+def _is(value: Any, kind: type | tuple[type, ...]) -> bool:
+    if isinstance(kind, tuple):
+        return any(_is(value, one) for one in kind)
     if kind is float:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if kind is int:
@@ -38,7 +40,9 @@ def _is(value: Any, kind: type) -> bool:
     return isinstance(value, kind)
 
 
-def _describe(kind: type, items: type | None = None) -> str:
+def _describe(kind: type | tuple[type, ...], items: type | None = None) -> str:
+    if isinstance(kind, tuple):
+        return " or ".join(_describe(one, items) for one in kind)
     if kind is list:
         return f"a list of {_describe(items).split(' ', 1)[1]}s" if items else "a list"
     return _TYPE_NAMES[kind]
@@ -59,27 +63,18 @@ def validate(op: str, params: Any, table: dict[str, Param]) -> dict[str, Any]:
         if value is None:
             if spec.required:
                 raise BadParamsError(f"{op}: parameter '{name}' is required ({_describe(spec.kind, spec.items)})")
-            checked[name] = spec.default
+            checked[name] = validate(f"{op} {name}", {}, spec.fields) if spec.fields is not None else spec.default
             continue
         if not _is(value, spec.kind):
             raise BadParamsError(
                 f"{op}: parameter '{name}' must be {_describe(spec.kind, spec.items)}, got {_json_type(value)}"
             )
-        if spec.kind is list and spec.items and not all(_is(item, spec.items) for item in value):
+        if isinstance(value, list) and spec.items and not all(_is(item, spec.items) for item in value):
             raise BadParamsError(f"{op}: parameter '{name}' must be {_describe(list, spec.items)}, got {value!r:.200}")
-        if spec.paths:
-            _check_paths(op, name, value, spec.keys)
+        if spec.fields is not None:
+            value = validate(f"{op} {name}", value, spec.fields)
         checked[name] = float(value) if spec.kind is float else value
     return checked
-
-
-def _check_paths(op: str, name: str, value: dict, keys: tuple[str, ...] | None) -> None:
-    unknown = sorted(set(value) - set(keys)) if keys is not None else []
-    if unknown:
-        raise BadParamsError(f"{op}: '{name}' has unknown key(s) {unknown}; valid: {list(keys)}")
-    for key, item in value.items():
-        if item is not None and not isinstance(item, str):
-            raise BadParamsError(f"{op}: '{name}.{key}' must be a file path (string) or null, got {_json_type(item)}")
 
 
 def _json_type(value: Any) -> str:

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from ...common.protocol import DEBUG_OP, OPS, ErrorCode, declared_outputs, error_event, event, leftover_files
+from ...common.protocol import DEBUG_OP, OPS, ErrorCode, error_event, event
 from .. import diagnostics
 from ..errors import LandFuseError
 from .cache import WarmCache
@@ -231,10 +230,6 @@ class WorkerServer:
         self.send(final)
 
     def _finish_failed(self, job: Job, code: str, message: str) -> None:
-        """Remove the job's temporary outputs, then send its error event."""
-        for output in declared_outputs(job.context.params):
-            for leftover in leftover_files(output, pid=os.getpid()):
-                leftover.unlink(missing_ok=True)
         with self._lock:
             self._in_flight.discard(job.id)
         self._error(job.id, code, message, op=job.op)

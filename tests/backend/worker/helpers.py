@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from landfuse.common.protocol import DEBUG_OPS_ENV
 from tests.paths import REPO_ROOT
@@ -19,17 +20,17 @@ WORKER_ARGV = [sys.executable, "-m", "landfuse.backend", "worker", "--heartbeat"
 class RawWorker:
     """``python -m landfuse.backend worker`` with pipes; ``events`` receives every stdout line parsed."""
 
-    def __init__(self, debug_ops: bool = True, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(self, debug_ops: bool = True, cwd: Path = REPO_ROOT) -> None:
         env = dict(os.environ)
         if debug_ops:
             env[DEBUG_OPS_ENV] = "1"
         self.process = subprocess.Popen(
-            [*WORKER_ARGV, *extra_args],
+            WORKER_ARGV,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=env,
-            cwd=REPO_ROOT,
+            cwd=cwd,
         )
         self.events: queue.Queue = queue.Queue()
         self.raw_lines: list[bytes] = []

@@ -66,8 +66,17 @@ def test_unroutable_lines_get_an_error_without_id(worker, line, code):
         ({"id": "u5", "op": "ping", "params": {"colour": "red"}}, ErrorCode.BAD_PARAMS, "unknown parameter"),
         ({"id": "u6", "op": "model_card", "params": "cloudseg"}, ErrorCode.BAD_PARAMS, "JSON object"),
         ({"id": "u7", "op": "debug", "params": {"action": "sleep", "steps": True}}, ErrorCode.BAD_PARAMS, "integer"),
-        ({"id": "u8", "op": "debug", "params": {"action": "sleep", "outputs": {"a": 3}}}, ErrorCode.BAD_PARAMS, "path"),
-        ({"id": "u9", "op": "model_card", "params": {"model": "no-such-model"}}, ErrorCode.MODEL_NOT_FOUND, "list"),
+        ({"id": "u8", "op": "debug", "params": {"action": "sleep", "output": 3}}, ErrorCode.BAD_PARAMS, "string"),
+        (
+            {
+                "id": "u10",
+                "op": "classify",
+                "params": {"model": "m", "output": "o.tif", "options": {"tile_size": "big"}},
+            },
+            ErrorCode.BAD_PARAMS,
+            "options",
+        ),
+        ({"id": "u9", "op": "model_card", "params": {"model": "no-such"}}, ErrorCode.MODEL_NOT_FOUND, "known models"),
     ],
 )
 def test_bad_requests_get_a_coded_error_and_the_worker_keeps_serving(worker, request_line, code, words):
@@ -81,7 +90,7 @@ def test_bad_requests_get_a_coded_error_and_the_worker_keeps_serving(worker, req
 def test_heavy_jobs_queue_and_run_one_after_the_other(worker, tmp_path):
     outputs = [tmp_path / f"job{i}.txt" for i in range(2)]
     for index, output in enumerate(outputs):
-        worker.send(f"q{index}", "debug", action="sleep", steps=3, step_seconds=0.05, outputs={"a": str(output)})
+        worker.send(f"q{index}", "debug", action="sleep", steps=3, step_seconds=0.05, output=str(output))
     worker.next_event(lambda e: e["id"] == "q0" and e["event"] == "progress")
     pong = worker.request("q-ping", "ping")  # control requests are answered while jobs run
     assert pong["data"]["busy"] == "q0" and pong["data"]["queued"] == ["q1"]
@@ -92,8 +101,8 @@ def test_heavy_jobs_queue_and_run_one_after_the_other(worker, tmp_path):
 
 def test_cancel_running_and_queued_jobs_leaves_no_files(worker, tmp_path):
     running, queued = tmp_path / "running.txt", tmp_path / "queued.txt"
-    worker.send("c1", "debug", action="sleep", steps=200, step_seconds=0.05, outputs={"a": str(running)})
-    worker.send("c2", "debug", action="sleep", steps=2, outputs={"a": str(queued)})
+    worker.send("c1", "debug", action="sleep", steps=200, step_seconds=0.05, output=str(running))
+    worker.send("c2", "debug", action="sleep", steps=2, output=str(queued))
     worker.next_event(lambda e: e["id"] == "c1" and e["event"] == "progress")
     assert temporary_path(running, worker.hello["pid"]).exists()
     assert worker.request("x2", "cancel", target="c2")["data"]["state"] == "queued"

@@ -1,0 +1,236 @@
+"""The plugin's worker client against real worker processes: jobs, crashes, time-outs, cancel, queueing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+from landfuse.common.protocol import PROTOCOL_VERSION, ErrorCode, temporary_path
+from landfuse.plugin.worker_client import WorkerClient, WorkerError, importable_root, worker_environment
+from tests.backend.engine.helpers import export_onnx, tiny_card, tiny_module, write_optical, write_sar
+
+DEBUG_ENV = {"LANDFUSE_WORKER_DEBUG_OPS": "1"}
+
+
+@pytest.fixture(scope="module")
+def cache_home(tmp_path_factory):
+    """A private user cache folder (import link, worker log) for this module's clients."""
+    with pytest.MonkeyPatch.context() as patch:
+        folder = tmp_path_factory.mktemp("cache")
+        patch.setenv("XDG_CACHE_HOME", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """A tiny ONNX model (3 optical + 2 SAR bands, 3 classes, tile 64) and two raster pairs."""
+    folder = tmp_path_factory.mktemp("inputs")
+    card = tiny_card()
+    model = export_onnx(tiny_module(card), card, folder / "tiny-test.onnx")
+    small = write_optical(folder / "optical.tif", 150, 170), write_sar(folder / "sar.tif", 150, 170)
+    large = write_optical(folder / "optical-large.tif", 384, 384, seed=5), write_sar(folder / "sar-large.tif", 384, 384)
+    return {"model": str(model), "small": small, "large": large}
+
+
+@pytest.fixture(scope="module")
+def client(cache_home):
+    worker = WorkerClient(sys.executable, heartbeat_s=0.2, heartbeat_timeout=20, extra_env=DEBUG_ENV)
+    yield worker
+    worker.shutdown()
+
+
+def classify_params(inputs, pair: str, folder: Path, **options) -> dict:
+    optical, sar = inputs[pair]
+    return {
+        "optical": str(optical),
+        "sar": str(sar),
+        "model": inputs["model"],
+        "output": str(folder / "landcover.tif"),
+        "confidence": str(folder / "confidence.tif"),
+        "report": str(folder / "report.json"),
+        "options": {"device": "cpu", **options},
+    }
+
+
+def read_band(path: str) -> np.ndarray:
+    with rasterio.open(path) as dataset:
+        return dataset.read(1)
+
+
+def test_handshake_and_classify_report_progress_and_write_outputs(client, inputs, tmp_path):
+    hello = client.start()
+    assert hello["protocol"] == PROTOCOL_VERSION
+    assert hello["devices"]["preferred"] == "CPU" or hello["devices"]["torch"]["gpus"]
+    progress = []
+    params = classify_params(inputs, "small", tmp_path)
+    result = client.call("classify", params, progress=lambda fraction, message: progress.append(fraction))
+    assert result["device"] == "cpu"
+    for name in ("output", "confidence", "report"):
+        assert Path(result["outputs"][name]).is_file()
+    assert (tmp_path / "landcover.qml").is_file()
+    assert result["outputs"]["explanation"] is None
+    assert len(progress) >= 3 and progress == sorted(progress) and progress[-1] == 1.0
+    assert read_band(result["outputs"]["output"]).shape == (150, 170)
+
+
+def test_models_and_cards_through_the_client(client, inputs):
+    folder = str(Path(inputs["model"]).parent)
+    listed = client.call("list_models", {"folder": folder})
+    assert "tiny-test" in [model["name"] for model in listed["models"]]
+    card = client.call("model_card", {"model": "tiny-test", "folder": folder})["card"]
+    assert [c["name"] for c in card["classes"]] == ["water", "trees", "built"]
+    with pytest.raises(WorkerError) as error:
+        client.call("model_card", {"model": "no-such-model", "folder": folder})
+    assert error.value.code == ErrorCode.MODEL_NOT_FOUND and "tiny-test" in str(error.value)
+
+
+def test_two_jobs_submitted_at_once_run_one_after_the_other_with_correct_outputs(client, inputs, tmp_path):
+    alone = {}
+    for pair in ("small", "large"):
+        (tmp_path / f"alone-{pair}").mkdir()
+        alone[pair] = client.call("classify", classify_params(inputs, pair, tmp_path / f"alone-{pair}"))
+    timelines: dict[str, list[float]] = {"small": [], "large": []}
+    results: dict[str, dict] = {}
+
+    def run(pair: str) -> None:
+        (tmp_path / pair).mkdir()
+        params = classify_params(inputs, pair, tmp_path / pair)
+        results[pair] = client.call("classify", params, progress=lambda f, m: timelines[pair].append(time.monotonic()))
+
+    threads = [threading.Thread(target=run, args=(pair,)) for pair in ("large", "small")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert set(results) == {"small", "large"}
+    first, second = sorted(timelines.values(), key=min)
+    assert max(first) < min(second)  # no interleaving: the worker ran them one after the other
+    for pair in ("small", "large"):
+        together, reference = results[pair]["outputs"]["output"], alone[pair]["outputs"]["output"]
+        assert np.array_equal(read_band(together), read_band(reference))
+
+
+def test_cancel_mid_job_stops_within_a_batch_and_leaves_nothing(client, inputs, tmp_path):
+    progress, cancelled_at = [], []
+
+    def on_progress(fraction: float, message: str) -> None:
+        progress.append(fraction)
+        if fraction > 0.1 and not cancelled_at:
+            cancelled_at.append(len(progress))
+            assert any(".partial" in p.name or "landfuse-tmp" in p.name for p in tmp_path.iterdir())
+
+    params = classify_params(inputs, "large", tmp_path, tile_size=64, overlap=16, batch_size=1)
+    with pytest.raises(WorkerError) as error:
+        client.call("classify", params, progress=on_progress, is_cancelled=lambda: bool(cancelled_at))
+    assert error.value.code == ErrorCode.CANCELLED
+    assert len(progress) - cancelled_at[0] <= 4  # the batch in flight plus the engine's queued ones
+    assert progress[-1] < 0.9
+    assert list(tmp_path.iterdir()) == []
+    assert client.call("ping")["pong"] is True  # the same worker goes on
+
+
+def test_worker_killed_mid_job_is_reported_cleaned_up_and_replaced(client, inputs, tmp_path):
+    killed = []
+
+    def kill_worker(fraction: float, message: str) -> None:
+        if fraction > 0.1 and not killed:
+            killed.append(sorted(p.name for p in tmp_path.iterdir()))
+            os.kill(client.pid, signal.SIGKILL)
+
+    first_pid = client.pid
+    params = classify_params(inputs, "large", tmp_path, tile_size=64, overlap=16, batch_size=1)
+    with pytest.raises(WorkerError) as error:
+        client.call("classify", params, progress=kill_worker)
+    assert error.value.code == ErrorCode.WORKER_DIED
+    assert "SIGKILL" in str(error.value) and "new worker" in str(error.value)
+    assert killed[0], "the job had written temporary files before it was killed"
+    assert list(tmp_path.iterdir()) == []
+    result = client.call("classify", classify_params(inputs, "small", tmp_path))
+    assert client.pid != first_pid
+    assert Path(result["outputs"]["output"]).is_file()
+
+
+def test_a_worker_without_heartbeats_is_killed_after_the_time_out(cache_home, tmp_path):
+    client = WorkerClient(sys.executable, heartbeat_s=0.2, heartbeat_timeout=1.5, extra_env=DEBUG_ENV)
+    try:
+        client.call("debug", {"action": "stall_heartbeats", "seconds": 120})
+        stalled_pid = client.pid
+        started = time.monotonic()
+        output = tmp_path / "slow.txt"
+        with pytest.raises(WorkerError) as error:
+            client.call("debug", {"action": "sleep", "steps": 1, "step_seconds": 60, "output": str(output)})
+        assert error.value.code == ErrorCode.TIMEOUT and "no heartbeat" in str(error.value)
+        assert time.monotonic() - started < 15
+        assert not temporary_path(output, stalled_pid).exists() and list(tmp_path.iterdir()) == []
+        with pytest.raises(ProcessLookupError):
+            os.kill(stalled_pid, 0)
+        assert client.call("ping")["pong"] is True and client.pid != stalled_pid
+    finally:
+        client.shutdown()
+
+
+def test_a_job_ignoring_cancel_is_killed_after_the_grace_period(cache_home, tmp_path):
+    client = WorkerClient(sys.executable, heartbeat_s=0.2, cancel_grace=1.0, extra_env=DEBUG_ENV)
+    try:
+        started = time.monotonic()
+        params = {"action": "sleep", "steps": 100, "step_seconds": 0.2, "ignore_cancel": True}
+        with pytest.raises(WorkerError) as error:
+            client.call("debug", {**params, "output": str(tmp_path / "x.txt")}, is_cancelled=lambda: True)
+        assert error.value.code == ErrorCode.CANCELLED and "did not stop" in str(error.value)
+        assert time.monotonic() - started < 15
+        assert list(tmp_path.iterdir()) == []
+        assert client.pid is None  # killed; the next call starts a new worker
+    finally:
+        client.shutdown()
+
+
+def test_the_worker_environment_is_clean(cache_home, monkeypatch):
+    for name, value in {
+        "PYTHONPATH": "/qgis/python",
+        "PYTHONHOME": "/qgis",
+        "PROJ_LIB": "/qgis/proj",
+        "GDAL_DATA": "/qgis/gdal",
+        "QGIS_PREFIX_PATH": "/qgis",
+    }.items():
+        monkeypatch.setenv(name, value)
+    client = WorkerClient(sys.executable)
+    try:
+        report = client.diagnostics()
+    finally:
+        client.shutdown()
+    worker = report["worker"]
+    assert "error" not in worker, worker
+    assert worker["environment"] == {"PYTHONPATH": str(importable_root(Path(worker["paths"]["landfuse"])))}
+    assert report["client"]["python"] == sys.executable
+    env = worker_environment(os.environ, Path("/x"))
+    assert not any(key.startswith(("QGIS_", "PROJ_", "GDAL_")) for key in env) and env["PYTHONPATH"] == "/x"
+
+
+def test_importable_root_links_a_folder_not_named_landfuse(cache_home, tmp_path):
+    installed = tmp_path / "plugins" / "landfuse"
+    installed.mkdir(parents=True)
+    assert importable_root(installed) == installed.parent
+    checkout = tmp_path / "landfuse-main"
+    checkout.mkdir()
+    root = importable_root(checkout)
+    assert (root / "landfuse").resolve() == checkout.resolve()
+    assert importable_root(checkout) == root  # reused
+
+
+def test_a_backend_that_cannot_start_is_reported(cache_home, tmp_path):
+    with pytest.raises(WorkerError) as error:
+        WorkerClient(tmp_path / "no-python").call("ping")
+    assert error.value.code == ErrorCode.WORKER_START and "make setup" in str(error.value)
+    broken = WorkerClient("/bin/false", start_timeout=20)
+    with pytest.raises(WorkerError) as error:
+        broken.call("ping")
+    assert error.value.code == ErrorCode.WORKER_START and "exited with status 1" in str(error.value)
+    assert broken.diagnostics()["worker"]["error"]["code"] == ErrorCode.WORKER_START
