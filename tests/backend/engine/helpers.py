@@ -231,3 +231,20 @@ def collect_pipeline(plan, source, runner, **kwargs) -> tuple[np.ndarray, np.nda
     assert not np.isnan(probs).any(), "pixel never emitted"
     probs[:, ~valid] = 0.0
     return probs, valid
+
+
+def reference(runner, optical, sar, options, bands: dict | None = None):
+    """(reference probabilities, validity, streamed probabilities, streamed validity) for a raster pair."""
+    from landfuse.backend.engine.classify import build_grid, build_plan, open_source
+    from landfuse.backend.engine.reference import slide_inference
+
+    paths = {"optical": optical, "sar": sar}
+    grid = build_grid(runner.card, paths, options)
+    plan = build_plan(grid, runner.card, options)
+    source = open_source(runner.card, grid, paths, bands or {}, options.sar_unit)
+    try:
+        expected, valid = slide_inference(plan, source, runner)
+        streamed, streamed_valid = collect_pipeline(plan, source, runner, batch_size=options.batch_size)
+    finally:
+        source.close()
+    return expected, valid, streamed, streamed_valid

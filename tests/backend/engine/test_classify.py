@@ -8,29 +8,14 @@ import pytest
 import rasterio
 
 from landfuse.backend.engine import ClassifyOptions, classify
-from landfuse.backend.engine.classify import build_grid, build_plan, open_source
-from landfuse.backend.engine.reference import slide_inference
 from landfuse.backend.engine.windows import WindowPlan
-from tests.backend.engine.helpers import collect_pipeline, write_sar
+from tests.backend.engine.helpers import reference, write_sar
 
 OPTIONS = ClassifyOptions(tile_size=64, overlap=16, batch_size=3)
 
 
-def reference(runner, optical, sar, options=OPTIONS, **bands):
-    paths = {"optical": optical, "sar": sar}
-    grid = build_grid(runner.card, paths, options)
-    plan = build_plan(grid, runner.card, options)
-    source = open_source(runner.card, grid, paths, bands, options.sar_unit)
-    try:
-        expected, valid = slide_inference(plan, source, runner)
-        streamed, streamed_valid = collect_pipeline(plan, source, runner, batch_size=options.batch_size)
-    finally:
-        source.close()
-    return expected, valid, streamed, streamed_valid
-
-
 def test_streamed_probabilities_equal_the_in_memory_reference(scene, tiny_runner):
-    expected, valid, streamed, streamed_valid = reference(tiny_runner, *scene)
+    expected, valid, streamed, streamed_valid = reference(tiny_runner, *scene, OPTIONS)
     np.testing.assert_array_equal(streamed_valid, valid)
     assert np.abs(streamed - expected).max() <= 1e-5
 
@@ -47,7 +32,7 @@ def test_outputs_on_optical_grid_with_nodata_styling_and_report(scene, tiny_runn
         report=tmp_path / "report.json",
         options=OPTIONS,
     )
-    expected, valid, _, _ = reference(tiny_runner, optical, sar)
+    expected, valid, _, _ = reference(tiny_runner, optical, sar, OPTIONS)
     card = tiny_runner.card
     with rasterio.open(optical) as src, rasterio.open(out) as dst, rasterio.open(tmp_path / "confidence.tif") as conf:
         assert (dst.crs, dst.transform, dst.shape) == (src.crs, src.transform, src.shape)
@@ -94,8 +79,8 @@ def test_category_names_are_readable_by_gdal(scene, tiny_runner, tmp_path):
 def test_linear_sar_is_converted_to_db(scene, tiny_runner, tmp_path):
     optical, _ = scene
     linear = write_sar(tmp_path / "sar_linear.tif", 150, 170, linear=True)
-    expected, valid, _, _ = reference(tiny_runner, *scene)
-    converted, converted_valid, _, _ = reference(tiny_runner, optical, linear)
+    expected, valid, _, _ = reference(tiny_runner, *scene, OPTIONS)
+    converted, converted_valid, _, _ = reference(tiny_runner, optical, linear, OPTIONS)
     np.testing.assert_array_equal(converted_valid, valid)
     # resampling onto the optical grid happens in the file's unit (power), so only a small difference remains
     assert np.abs(converted - expected).max() < 0.01
