@@ -188,6 +188,19 @@ class MiTStage(nn.Module):
         self.norm = MiTLayerNorm(dim)
         self.apply(init_transformer_weights)
 
+    def embed(self, x: Tensor) -> Tensor:
+        """Patch embedding only: ``[B, Cin, H, W]`` -> ``[B, dim, H/stride, W/stride]``."""
+        tokens, height, width = self.patch_embed(x)
+        return tokens_to_map(tokens, height, width)
+
+    def forward_embedded(self, x: Tensor) -> Tensor:
+        """Blocks and norm on an embedded map ``[B, dim, h, w]`` -> ``[B, dim, h, w]``."""
+        height, width = x.shape[2], x.shape[3]
+        x = map_to_tokens(x)
+        for block in self.blocks:
+            x = block(x, height, width)
+        return tokens_to_map(self.norm(x), height, width)
+
     def forward(self, x: Tensor) -> Tensor:
         x, height, width = self.patch_embed(x)
         for block in self.blocks:
