@@ -89,10 +89,10 @@ class LandFuseDock(QgsDockWidget):
 
     run_finished = pyqtSignal(str)
 
-    def __init__(self, parent: QWidget | None = None, project: QgsProject | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("LandFuse", parent)
         self.setObjectName("LandFuseDock")
-        self.project = project or QgsProject.instance()
+        self.project = QgsProject.instance()
         self.state = "idle"
         self.card: dict | None = None
         self.report: dict = {}
@@ -182,7 +182,6 @@ class LandFuseDock(QgsDockWidget):
         combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
         combo.setExcludedProviders([p for p in QgsProviderRegistry.instance().providerList() if p != "gdal"])
         combo.setAllowEmptyLayer(True)
-        combo.setProject(self.project)
         combo.setLayer(None)
         bands = BandPicker()
         combo.layerChanged.connect(lambda layer: bands.set_layer(layer, self._wanted_bands(bands)))
@@ -287,7 +286,7 @@ class LandFuseDock(QgsDockWidget):
             ClassifyAlgorithm.OUTPUT: str(folder / "landcover.tif"),
             ClassifyAlgorithm.CONFIDENCE: str(folder / "confidence.tif"),
             ClassifyAlgorithm.REPORT: str(folder / "report.json"),
-            ClassifyAlgorithm.EXPLANATION: str(folder / "explanation.txt"),
+            ClassifyAlgorithm.EXPLANATION: str(folder / "explanation.md"),
         }
         if spec in DEMO_MODELS:
             params[ClassifyAlgorithm.MODEL] = spec
@@ -377,7 +376,7 @@ class LandFuseDock(QgsDockWidget):
             group.addLayer(layer)
             self.result_layers.append(layer)
         self.explanation = results.get(ClassifyAlgorithm.EXPLANATION_TEXT) or ""
-        self.explanation_view.setPlainText(self.explanation)
+        self.explanation_view.setMarkdown(self.explanation)
         self.chart.set_classes(classes)
         self.summary_label.setText(report_summary(self.report))
         self.save_button.setEnabled(bool(self.explanation))
@@ -387,7 +386,7 @@ class LandFuseDock(QgsDockWidget):
         self.progress.setValue(100)
 
     def _on_save_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save explanation", "explanation.txt", "Text files (*.txt)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save explanation", "explanation.md", "Markdown (*.md *.txt)")
         if path:
             self.save_explanation(path)
 

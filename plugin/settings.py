@@ -6,7 +6,6 @@ to the next job without restarting QGIS.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,22 +72,6 @@ def save(values: Settings) -> None:
     settings.setValue(KEY_USE_GPU, values.use_gpu)
     settings.setValue(KEY_TILE_SIZE, int(values.tile_size))
     settings.setValue(KEY_OUTPUT_FOLDER, values.output_folder)
-
-
-def resolve_model(spec: str, models_folder: str) -> str:
-    """A model name or file as the worker should receive it.
-
-    A path is passed through; a name (``claire-lite``) becomes ``<models folder>/<name>.onnx`` when that
-    file exists, else stays a name the backend resolves against its shipped demo models.
-    """
-    spec = spec.strip()
-    if not spec or os.sep in spec or spec.endswith((".onnx", ".pt")):
-        return spec
-    if models_folder:
-        candidate = Path(models_folder) / f"{spec}.onnx"
-        if candidate.is_file():
-            return str(candidate)
-    return spec
 
 
 def _as_bool(value) -> bool:

@@ -13,12 +13,14 @@ from pathlib import Path
 
 from qgis.core import (
     QgsApplication,
+    QgsProcessing,
     QgsProcessingModelAlgorithm,
     QgsProcessingModelChildAlgorithm,
     QgsProcessingModelChildParameterSource,
     QgsProcessingModelOutput,
     QgsProcessingModelParameter,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
     QgsProcessingParameterRasterLayer,
 )
 from qgis.PyQt.QtCore import QPointF
@@ -44,7 +46,10 @@ def add_input(model: QgsProcessingModelAlgorithm, definition, x: float) -> None:
 
 
 def child(algorithm_id: str, child_id: str, description: str, x: float, y: float, sources: dict, outputs: dict):
-    """A child step: ``sources`` maps parameter -> source; ``outputs`` maps output -> model output name."""
+    """A child step: ``sources`` maps parameter -> source; ``outputs`` maps output -> model output name.
+
+    Model outputs default to temporary files, so every one may be left out (batch, qgis_process).
+    """
     step = QgsProcessingModelChildAlgorithm(algorithm_id)
     step.setChildId(child_id)
     step.setDescription(description)
@@ -56,13 +61,14 @@ def child(algorithm_id: str, child_id: str, description: str, x: float, y: float
         output = QgsProcessingModelOutput(label)
         output.setChildId(child_id)
         output.setChildOutputName(name)
+        output.setDefaultValue(QgsProcessing.TEMPORARY_OUTPUT)
         output.setPosition(QPointF(x + 200, y + 60 * (len(model_outputs) + 1)))
         model_outputs[label] = output
     step.setModelOutputs(model_outputs)
     return step
 
 
-def classify_step(optical: str = "optical", sar: str = "sar", model: str = "model"):
+def classify_step():
     param = QgsProcessingModelChildParameterSource.fromModelParameter
     skip = QgsProcessingModelChildParameterSource.fromStaticValue(None)
     return child(
@@ -71,7 +77,13 @@ def classify_step(optical: str = "optical", sar: str = "sar", model: str = "mode
         "Classify land cover",
         300,
         200,
-        {"OPTICAL": param(optical), "SAR": param(sar), "MODEL": param(model), "EXPLANATION": skip},
+        {
+            "OPTICAL": param("optical"),
+            "SAR": param("sar"),
+            "MODEL": param("model"),
+            "MODEL_FILE": param("model_file"),
+            "EXPLANATION": skip,
+        },
         {"OUTPUT": "Land cover", "CONFIDENCE": "Confidence", "REPORT": "Report"},
     )
 
@@ -86,6 +98,11 @@ def base_model(name: str, title: str, help_text: str) -> QgsProcessingModelAlgor
     add_input(
         model, QgsProcessingParameterEnum("model", "Model", list(DEMO_MODELS), False, DEMO_MODELS[0], False, True), 500
     )
+    model_file = QgsProcessingParameterFile(
+        "model_file", "Model file (overrides Model)", QgsProcessingParameterFile.File, optional=True
+    )
+    model_file.setFileFilter("LandFuse models (*.onnx *.pt)")
+    add_input(model, model_file, 700)
     model.setHelpContent({"ALG_DESC": help_text, "ALG_CREATOR": "LandFuse"})
     return model
 
@@ -116,7 +133,7 @@ def classify_and_evaluate() -> QgsProcessingModelAlgorithm:
         "Classify and evaluate",
         "Classifies land cover from an optical and a SAR layer, then scores the map against reference labels.",
     )
-    add_input(model, QgsProcessingParameterRasterLayer("reference", "Reference labels"), 700)
+    add_input(model, QgsProcessingParameterRasterLayer("reference", "Reference labels"), 900)
     model.addChildAlgorithm(classify_step())
     evaluate = child(
         "landfuse:evaluate",

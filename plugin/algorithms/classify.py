@@ -22,7 +22,8 @@ from ..styling import OutputStyler, keep_alive
 from .base import LandFuseAlgorithm, optional_output, raster_file, read_json, read_text, will_load
 
 DEMO_MODELS = ("claire-lite", "specsar_former-lite", "cloudseg-lite", "edc-lite")
-DEVICES = ("auto", "cpu", "gpu")
+DEVICES = ("auto", "cpu", "cuda")
+SAR_UNITS = ("auto", "dB", "linear")
 
 HELP = """Classifies land cover from an optical raster (e.g. Sentinel-2) and a SAR raster (e.g. Sentinel-1) with a \
 LandFuse fusion model, in the LandFuse backend process (GPU when available, else CPU).
@@ -33,10 +34,11 @@ is resampled onto the optical grid (or onto the target grid below).
 Leave empty to use the first bands in file order.
 <b>Model</b>: a shipped demonstration model (trained on synthetic data: demonstration only, not for mapping).
 <b>Model file</b>: a LandFuse model (.onnx with an embedded model card, or a .pt checkpoint); overrides Model.
-<b>Device</b>: auto (GPU when usable), cpu or gpu.
+<b>Device</b>: auto (the GPU when usable), cpu or cuda.
 Advanced: <b>tile size</b>, <b>overlap</b> (pixels) and <b>batch size</b> of the sliding-window inference \
 (empty = the model card's); <b>target CRS</b>, <b>resolution</b> (in target CRS units) and <b>extent</b> of \
-the output grid (empty = the optical layer's).
+the output grid (empty = the optical layer's); <b>SAR unit</b> of the SAR layer (auto = detected from its \
+values; converted to the unit the model expects).
 
 Outputs: <b>class map</b> (Byte GeoTIFF, styled with the model's class names), optional <b>confidence</b> \
 (0-100 % probability of the chosen class), optional <b>cloud-free reconstruction</b> (CloudSeg and EDC \
@@ -62,6 +64,7 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
     TARGET_CRS = "TARGET_CRS"
     RESOLUTION = "RESOLUTION"
     EXTENT = "EXTENT"
+    SAR_UNIT = "SAR_UNIT"
     OUTPUT = "OUTPUT"
     CONFIDENCE = "CONFIDENCE"
     RECONSTRUCTION = "RECONSTRUCTION"
@@ -102,6 +105,7 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
                 self.RESOLUTION, "Target resolution", QgsProcessingParameterNumber.Double, None, True, 0.0
             ),
             QgsProcessingParameterExtent(self.EXTENT, "Target extent", None, True),
+            QgsProcessingParameterEnum(self.SAR_UNIT, "SAR unit", list(SAR_UNITS), False, "auto", False, True),
         ):
             param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(param)
@@ -113,7 +117,7 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination(self.REPORT, "Report", "JSON files (*.json)"))
         self.addParameter(
             QgsProcessingParameterFileDestination(
-                self.EXPLANATION, "Explanation", "Text files (*.txt)", None, True, True
+                self.EXPLANATION, "Explanation", "Text files (*.md *.txt)", None, True, True
             )
         )
         self.addOutput(QgsProcessingOutputString(self.EXPLANATION_TEXT, "Explanation text"))
@@ -121,9 +125,7 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802 (QGIS's name)
         prefs = settings.load()
         model_file = self.parameterAsFile(parameters, self.MODEL_FILE, context)
-        model = model_file or settings.resolve_model(
-            self.parameterAsEnumString(parameters, self.MODEL, context), prefs.models_folder
-        )
+        model = model_file or self.parameterAsEnumString(parameters, self.MODEL, context)
         optical_layer = self.parameterAsRasterLayer(parameters, self.OPTICAL, context)
         outputs = {
             "output": self.parameterAsOutputLayer(parameters, self.OUTPUT, context),
@@ -138,6 +140,7 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
             "sar": raster_file(self.parameterAsRasterLayer(parameters, self.SAR, context), "SAR"),
             "sar_bands": self.parameterAsInts(parameters, self.SAR_BANDS, context) or None,
             "model": model,
+            "folder": prefs.models_folder or None,
             **outputs,
             "options": self._options(parameters, context, optical_layer),
         }
@@ -145,7 +148,7 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
             request["llm_path"] = prefs.llm_path
         feedback.pushInfo(f"Classifying with model {model} on device preference {request['options']['device']}")
         result = service.call("classify", request, feedback)
-        paths = {**outputs, **{k: v for k, v in (result.get("outputs") or {}).items() if k in outputs}}
+        paths = {**outputs, **{k: v for k, v in result["outputs"].items() if k in outputs}}
         report = read_json(paths["report"])
         self._style_outputs(context, paths, report)
         if report.get("device"):
@@ -156,7 +159,7 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
             self.RECONSTRUCTION: paths["reconstruction"],
             self.REPORT: paths["report"],
             self.EXPLANATION: paths["explanation"],
-            self.EXPLANATION_TEXT: read_text(paths["explanation"]),
+            self.EXPLANATION_TEXT: read_text(paths["explanation"]) or result.get("explanation") or "",
         }
 
     def _options(self, parameters, context, optical_layer) -> dict:
@@ -164,6 +167,7 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
         grid_crs = crs if crs.isValid() else optical_layer.crs()
         options = {
             "device": self.parameterAsEnumString(parameters, self.DEVICE, context),
+            "sar_unit": self.parameterAsEnumString(parameters, self.SAR_UNIT, context),
             "tile_size": _optional_int(self, parameters, self.TILE_SIZE, context),
             "overlap": _optional_int(self, parameters, self.OVERLAP, context),
             "batch_size": _optional_int(self, parameters, self.BATCH_SIZE, context),

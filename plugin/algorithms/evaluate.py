@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from qgis.core import (
     QgsProcessingOutputNumber,
+    QgsProcessingParameterEnum,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterRasterLayer,
 )
 
 from .. import service
-from .base import LandFuseAlgorithm, raster_file, read_json
+from ..paths import RESOURCES
+from .base import LandFuseAlgorithm, raster_file
 
 HELP = """Scores a land-cover map against reference labels on the same class scheme.
 
 <b>Class map</b>: a LandFuse class map (or any Byte raster of class ids).
 <b>Reference labels</b>: a raster of the true class ids; it is resampled (nearest neighbour) onto the class \
 map's grid. Pixels that are nodata in either raster are left out.
+<b>Reference codes</b> (optional): the class scheme whose label-file codes the reference holds (e.g. \
+dynamic_world for Dynamic World label tiles, 0 = no data, 1 = water ...); empty when it holds class ids.
+<b>Cloud mask</b> (optional): a raster, nonzero = cloud; the metrics are then also given for clear and \
+cloudy pixels apart.
 
 Outputs: the <b>metrics</b> (JSON: overall accuracy, mean IoU, mean F1, Cohen's kappa, per-class IoU, F1, \
 precision and recall, the confusion matrix with rows = reference and columns = predicted, the most \
@@ -30,6 +36,8 @@ class EvaluateAlgorithm(LandFuseAlgorithm):
 
     CLASS_MAP = "CLASS_MAP"
     REFERENCE = "REFERENCE"
+    REFERENCE_CODES = "REFERENCE_CODES"
+    CLOUD_MASK = "CLOUD_MASK"
     OUTPUT = "OUTPUT"
     PLOT = "PLOT"
     OA = "OA"
@@ -39,6 +47,11 @@ class EvaluateAlgorithm(LandFuseAlgorithm):
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 (QGIS's name)
         self.addParameter(QgsProcessingParameterRasterLayer(self.CLASS_MAP, "Class map"))
         self.addParameter(QgsProcessingParameterRasterLayer(self.REFERENCE, "Reference labels"))
+        schemes = sorted(path.stem for path in (RESOURCES / "classes").glob("*.json"))
+        self.addParameter(
+            QgsProcessingParameterEnum(self.REFERENCE_CODES, "Reference codes", schemes, False, None, True, True)
+        )
+        self.addParameter(QgsProcessingParameterRasterLayer(self.CLOUD_MASK, "Cloud mask", None, True))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, "Metrics", "JSON files (*.json)"))
         self.addParameter(
             QgsProcessingParameterFileDestination(self.PLOT, "Confusion matrix", "PNG images (*.png)", None, True, True)
@@ -53,11 +66,14 @@ class EvaluateAlgorithm(LandFuseAlgorithm):
         request = {
             "class_map": raster_file(self.parameterAsRasterLayer(parameters, self.CLASS_MAP, context), "class map"),
             "reference": raster_file(self.parameterAsRasterLayer(parameters, self.REFERENCE, context), "reference"),
+            "reference_codes": self.parameterAsEnumString(parameters, self.REFERENCE_CODES, context) or None,
             "output": output,
             "plot": plot,
         }
-        result = service.call("evaluate", request, feedback)
-        metrics = read_json(result.get("output") or output)
+        cloud_mask = self.parameterAsRasterLayer(parameters, self.CLOUD_MASK, context)
+        if cloud_mask is not None:
+            request["cloud_mask"] = raster_file(cloud_mask, "cloud mask")
+        metrics = service.call("evaluate", request, feedback)["metrics"]
         for key, value in (("oa", metrics.get("oa")), ("miou", metrics.get("miou")), ("kappa", metrics.get("kappa"))):
             if value is not None:
                 feedback.pushInfo(f"{key}: {value:.4f}")

@@ -15,6 +15,7 @@ HELP = """Writes a short plain-language explanation of a LandFuse classification
 how much of it the model was sure about, and what to check.
 
 <b>Report</b>: the JSON report written by "Classify land cover".
+<b>Metrics</b> (optional): the metrics JSON written by "Evaluate a land-cover map", to explain the accuracy too.
 <b>Language model</b>: a GGUF file (e.g. Phi-3 mini); empty = the one set in the LandFuse settings, else the \
 small built-in model.
 
@@ -31,12 +32,16 @@ class ExplainAlgorithm(LandFuseAlgorithm):
     HELP = HELP
 
     REPORT = "REPORT"
+    METRICS = "METRICS"
     LLM_PATH = "LLM_PATH"
     OUTPUT = "OUTPUT"
     TEXT = "TEXT"
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 (QGIS's name)
         self.addParameter(QgsProcessingParameterFile(self.REPORT, "Report", QgsProcessingParameterFile.File, "json"))
+        self.addParameter(
+            QgsProcessingParameterFile(self.METRICS, "Metrics", QgsProcessingParameterFile.File, "json", None, True)
+        )
         self.addParameter(
             QgsProcessingParameterFile(
                 self.LLM_PATH,
@@ -46,16 +51,16 @@ class ExplainAlgorithm(LandFuseAlgorithm):
                 fileFilter="GGUF models (*.gguf)",
             )
         )
-        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, "Explanation", "Text files (*.txt)"))
+        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, "Explanation", "Text files (*.md *.txt)"))
         self.addOutput(QgsProcessingOutputString(self.TEXT, "Explanation text"))
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802 (QGIS's name)
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         request = {
             "report": self.parameterAsFile(parameters, self.REPORT, context),
+            "metrics": self.parameterAsFile(parameters, self.METRICS, context) or None,
             "output": output,
             "llm_path": self.parameterAsFile(parameters, self.LLM_PATH, context) or settings.load().llm_path or None,
         }
         result = service.call("explain", request, feedback)
-        output = result.get("output") or output
-        return {self.OUTPUT: output, self.TEXT: read_text(output)}
+        return {self.OUTPUT: output, self.TEXT: result.get("markdown") or read_text(output)}

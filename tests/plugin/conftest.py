@@ -9,6 +9,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 PROCESSING_PLUGINS = "/usr/share/qgis/python/plugins"
+if PROCESSING_PLUGINS not in sys.path:  # so test modules can `import processing` at the top
+    sys.path.append(PROCESSING_PLUGINS)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -40,7 +40,7 @@ def tiny_card(reconstruction: bool = False, name: str = "tiny") -> ModelCard:
 
 
 def write_tiny_model(path: Path, reconstruction: bool = False, depth: int = 0, name: str = "tiny") -> Path:
-    """A 1x1-convolution classifier over the stacked inputs; ``depth`` extra 3x3 convolutions make it slow."""
+    """A 1x1-convolution classifier over the stacked inputs; ``depth`` 3x3 convolutions of 32 channels make it slow."""
     rng = np.random.default_rng(7)
     card = tiny_card(reconstruction, name)
     channels = len(OPTICAL_BANDS) + len(SAR_BANDS)
@@ -48,12 +48,10 @@ def write_tiny_model(path: Path, reconstruction: bool = False, depth: int = 0, n
     initializers = []
     features = "stacked"
     for layer in range(depth):
-        weight = numpy_helper.from_array(
-            (rng.standard_normal((channels, channels, 3, 3)) * 0.1).astype(np.float32), f"w{layer}"
-        )
-        initializers.append(weight)
+        weight = (rng.standard_normal((32, channels, 3, 3)) / (3 * channels**0.5)).astype(np.float32)
+        initializers.append(numpy_helper.from_array(weight, f"w{layer}"))
         nodes.append(helper.make_node("Conv", [features, f"w{layer}"], [f"f{layer}"], pads=[1, 1, 1, 1]))
-        features = f"f{layer}"
+        features, channels = f"f{layer}", 32
     head = numpy_helper.from_array(rng.standard_normal((card.num_classes, channels, 1, 1)).astype(np.float32), "head")
     bias = numpy_helper.from_array(rng.standard_normal(card.num_classes).astype(np.float32), "bias")
     initializers += [head, bias]

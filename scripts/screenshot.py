@@ -1,0 +1,128 @@
+"""A screenshot of LandFuse in the real QGIS main window, for the README: ``docs/screenshot.png``.
+
+    .venv/bin/python scripts/screenshot.py [--out docs/screenshot.png] [--model edc-lite]
+
+Stage 1 (this interpreter): stack a real Sentinel-1/2 sample pair with the backend command line, make a
+temporary QGIS profile and plugins folder holding this repository as the plugin ``landfuse``, and start
+QGIS under Xvfb with this file as its ``--code`` script.
+Stage 2 (inside QGIS): start the plugin, open the dock, pick the two layers and the model, click Run,
+wait for the styled result and the explanation, zoom to it and save the main window as a PNG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE_VARIABLE = "LANDFUSE_SCREENSHOT"
+SAMPLE = "S2A_MSIL2A_20170613T101031_87_48"
+TIME_LIMIT_S = 300
+
+
+def prepare_and_launch(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
+    parser.add_argument("--model", default="edc-lite", help="demo model name or model file")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="landfuse-screenshot-") as tmp:
+        work = Path(tmp)
+        samples = work / "samples"
+        subprocess.run(
+            [sys.executable, "-m", "landfuse.backend", "samples", "--out", str(samples)],
+            check=True,
+            capture_output=True,
+        )
+        (work / "plugins").mkdir()
+        (work / "plugins" / "landfuse").symlink_to(ROOT, target_is_directory=True)
+        env = dict(os.environ, QGIS_CUSTOM_CONFIG_PATH=str(work / "profile"), QGIS_PLUGINPATH=str(work / "plugins"))
+        env.pop("QT_QPA_PLATFORM", None)
+        env[STAGE_VARIABLE] = "|".join(
+            [
+                str(args.out.resolve()),
+                str(samples / f"{SAMPLE}_optical.tif"),
+                str(samples / f"{SAMPLE}_sar.tif"),
+                args.model,
+                str(work / "results"),
+            ]
+        )
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.unlink(missing_ok=True)
+        command = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "qgis", "--nologo", "--noversioncheck"]
+        command += ["--code", str(Path(__file__).resolve())]
+        finished = subprocess.run(command, env=env, timeout=TIME_LIMIT_S + 60, capture_output=True, text=True)
+        if not args.out.is_file():
+            sys.stderr.write(finished.stdout[-3000:] + finished.stderr[-3000:])
+            print(f"screenshot: QGIS exited ({finished.returncode}) without writing {args.out}", file=sys.stderr)
+            return 1
+    print(f"screenshot: {args.out}")
+    return 0
+
+
+def take_screenshot_in_qgis() -> None:
+    """Runs inside QGIS (``qgis --code``): drive the dock through one run, then save the window and quit."""
+    import qgis.utils
+    from qgis.core import QgsContrastEnhancement, QgsMultiBandColorRenderer, QgsProject, QgsRasterLayer, QgsSettings
+    from qgis.PyQt.QtCore import QTimer
+
+    out, optical_path, sar_path, model, results = os.environ[STAGE_VARIABLE].split("|")
+    iface = qgis.utils.iface
+    window = iface.mainWindow()
+    window.resize(1280, 800)
+    window.showMaximized()
+    QgsSettings().setValue("landfuse/output_folder", results)
+
+    def finish(code: int, message: str = "") -> None:
+        if message:
+            print(f"screenshot: {message}", file=sys.stderr, flush=True)
+        from landfuse.plugin import service
+
+        service.shutdown()
+        os._exit(code)
+
+    QTimer.singleShot(TIME_LIMIT_S * 1000, lambda: finish(1, "timed out"))
+    if not (qgis.utils.loadPlugin("landfuse") and qgis.utils.startPlugin("landfuse")):
+        finish(1, "the plugin did not start")
+    dock = qgis.utils.plugins["landfuse"].dock
+    dock.show()
+
+    project = QgsProject.instance()
+    optical = QgsRasterLayer(optical_path, "Sentinel-2 (true colour)")
+    renderer = QgsMultiBandColorRenderer(optical.dataProvider(), 3, 2, 1)
+    optical.setRenderer(renderer)
+    optical.setContrastEnhancement(
+        QgsContrastEnhancement.StretchToMinimumMaximum, QgsRasterLayer.ContrastEnhancementLimits(3)
+    )
+    sar = QgsRasterLayer(sar_path, "Sentinel-1 VV/VH (dB)")
+    project.addMapLayers([sar, optical])
+    project.layerTreeRoot().findLayer(sar.id()).setItemVisibilityChecked(False)
+    dock.optical_combo.setLayer(optical)
+    dock.sar_combo.setLayer(sar)
+    dock.set_model(model)
+
+    def save() -> None:
+        window.grab().save(out)
+        finish(0)
+
+    def on_finished(state: str) -> None:
+        if state != "done":
+            finish(1, f"the run ended {state}: {dock.status_label.text()}")
+        layer = dock.result_layers[0]
+        layer.setOpacity(0.8)
+        canvas = iface.mapCanvas()
+        canvas.setExtent(layer.extent())
+        canvas.refresh()
+        QTimer.singleShot(4000, save)
+
+    dock.run_finished.connect(on_finished)
+    QTimer.singleShot(3000, dock.run_button.click)
+
+
+if __name__ == "__main__" and STAGE_VARIABLE not in os.environ:
+    sys.exit(prepare_and_launch())
+elif STAGE_VARIABLE in os.environ:
+    take_screenshot_in_qgis()

@@ -1,0 +1,147 @@
+"""The Processing algorithms through Processing itself, with the real backend worker and a tiny ONNX model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import processing
+import pytest
+from qgis.core import (
+    QgsApplication,
+    QgsProcessingAlgRunnerTask,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProject,
+    QgsRasterLayer,
+)
+
+from landfuse.plugin.styling import class_label, legend_labels
+from tests.plugin.helpers import tiny_card, write_labels, write_scene, write_tiny_model
+
+CLASS_LABELS = {c.id: class_label({"name": c.name}) for c in tiny_card().classes}
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory, landfuse_provider):
+    folder = tmp_path_factory.mktemp("algorithm-inputs")
+    optical, sar = write_scene(folder / "scene")
+    return {
+        "optical": optical,
+        "sar": sar,
+        "labels": write_labels(folder / "labels.tif"),
+        "model": write_tiny_model(folder / "tiny.onnx"),
+        "folder": folder,
+    }
+
+
+def classify_params(inputs, out: Path, **extra) -> dict:
+    return {
+        "OPTICAL": str(inputs["optical"]),
+        "SAR": str(inputs["sar"]),
+        "MODEL_FILE": str(inputs["model"]),
+        "DEVICE": "cpu",
+        "OUTPUT": str(out / "landcover.tif"),
+        "CONFIDENCE": str(out / "confidence.tif"),
+        "REPORT": str(out / "report.json"),
+        "EXPLANATION": None,
+        **extra,
+    }
+
+
+def normalised(labels: dict[int, str]) -> dict[int, str]:
+    return {key: value.replace("_", " ").lower() for key, value in labels.items()}
+
+
+def test_classify_writes_a_styled_class_map_confidence_and_report(inputs, tmp_path):
+    results = processing.run("landfuse:classify", classify_params(inputs, tmp_path, OPTICAL_BANDS=list(range(1, 10))))
+    assert Path(results["OUTPUT"]) == tmp_path / "landcover.tif"
+    assert results["RECONSTRUCTION"] is None and results["EXPLANATION_TEXT"] == ""
+    report = json.loads(Path(results["REPORT"]).read_text())
+    assert report["grid"]["width"] == report["grid"]["height"] == 64
+    assert [c["name"] for c in report["classes"]] == [c.name for c in tiny_card().classes]
+    assert sum(c["pixels"] for c in report["classes"]) == 64 * 64
+    assert (report["model"]["architecture"], report["device"].lower()) == ("tiny", "cpu")
+    class_map = QgsRasterLayer(results["OUTPUT"], "classes")  # loads the sidecar .qml as its default style
+    assert class_map.isValid() and class_map.dataProvider().dataType(1) == 1  # Byte
+    assert normalised(legend_labels(class_map)) == normalised(CLASS_LABELS)
+    confidence = QgsRasterLayer(results["CONFIDENCE"], "confidence")
+    statistics = confidence.dataProvider().bandStatistics(1)
+    assert 0 <= statistics.minimumValue <= statistics.maximumValue <= 100
+
+
+def test_outputs_loaded_by_processing_get_class_names_in_the_legend(inputs, tmp_path):
+    project = QgsProject.instance()
+    before = set(project.mapLayers())
+    results = processing.runAndLoadResults("landfuse:classify", classify_params(inputs, tmp_path))
+    added = [project.mapLayer(layer_id) for layer_id in set(project.mapLayers()) - before]
+    try:
+        by_source = {Path(layer.source()).name: layer for layer in added}
+        assert set(by_source) >= {"landcover.tif", "confidence.tif"}
+        assert legend_labels(by_source["landcover.tif"]) == CLASS_LABELS
+        assert by_source["confidence.tif"].renderer().type() == "singlebandpseudocolor"
+        assert Path(results["REPORT"]).is_file()
+    finally:
+        project.removeMapLayers([layer.id() for layer in added])
+
+
+def test_a_wrong_band_selection_fails_with_the_worker_message(inputs, tmp_path):
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("landfuse:classify")
+    context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+    params = classify_params(inputs, tmp_path, OPTICAL_BANDS=[1, 2, 3])
+    ok, message = algorithm.checkParameterValues(params, context)
+    assert ok, message
+    with pytest.raises(QgsProcessingException, match="BAD_BANDS"):
+        algorithm.processAlgorithm(params, context, feedback)
+    assert not any(tmp_path.iterdir())
+
+
+def test_explain_turns_a_report_into_text(inputs, tmp_path):
+    classified = processing.run("landfuse:classify", classify_params(inputs, tmp_path))
+    results = processing.run(
+        "landfuse:explain", {"REPORT": classified["REPORT"], "OUTPUT": str(tmp_path / "explanation.txt")}
+    )
+    text = Path(results["OUTPUT"]).read_text()
+    assert results["TEXT"] == text and len(text.split()) > 10
+
+
+def test_evaluate_scores_a_class_map_against_labels(inputs, tmp_path):
+    classified = processing.run("landfuse:classify", classify_params(inputs, tmp_path))
+    results = processing.run(
+        "landfuse:evaluate",
+        {
+            "CLASS_MAP": classified["OUTPUT"],
+            "REFERENCE": str(inputs["labels"]),
+            "OUTPUT": str(tmp_path / "metrics.json"),
+            "PLOT": str(tmp_path / "confusion.png"),
+        },
+    )
+    metrics = json.loads(Path(results["OUTPUT"]).read_text())
+    assert 0.0 <= results["OA"] <= 1.0 and results["OA"] == pytest.approx(metrics["oa"])
+    assert results["KAPPA"] == pytest.approx(metrics["kappa"])
+    matrix = metrics["confusion_matrix"]
+    assert len(matrix) == 9 and sum(map(sum, matrix)) == 64 * 64 - 16  # labels have a 4 x 4 nodata corner
+    assert Path(results["PLOT"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_batch_of_three_pairs_runs_through_one_worker(inputs, tmp_path, qtbot):
+    """Three runs submitted at once, as the batch dialog does: each gets its own correct outputs."""
+    jobs = []
+    for index in range(3):
+        optical, sar = write_scene(tmp_path / f"pair{index}", size=32 + 32 * index, seed=index)
+        params = {**classify_params(inputs, tmp_path / f"out{index}"), "OPTICAL": str(optical), "SAR": str(sar)}
+        (tmp_path / f"out{index}").mkdir()
+        context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+        algorithm = QgsApplication.processingRegistry().createAlgorithmById("landfuse:classify")
+        task = QgsProcessingAlgRunnerTask(algorithm, params, context, feedback)
+        outcome = {}
+        task.executed.connect(lambda ok, results, outcome=outcome: outcome.update(ok=ok, results=results))
+        jobs.append((task, algorithm, context, feedback, outcome))
+        QgsApplication.taskManager().addTask(task)
+    qtbot.waitUntil(lambda: all("ok" in job[-1] for job in jobs), timeout=60_000)
+    for index, (_, _, _, _, outcome) in enumerate(jobs):
+        assert outcome["ok"], outcome
+        report = json.loads(Path(outcome["results"]["REPORT"]).read_text())
+        assert report["grid"]["width"] == 32 + 32 * index
+        assert QgsRasterLayer(outcome["results"]["OUTPUT"], "c").width() == 32 + 32 * index

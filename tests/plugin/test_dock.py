@@ -1,0 +1,102 @@
+"""The dock in the real QGIS (offscreen), clicked like an analyst would, with the real backend worker."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from qgis.core import QgsLayerTreeGroup, QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import QApplication
+
+from landfuse.plugin import settings
+from landfuse.plugin.dock import LandFuseDock
+from landfuse.plugin.styling import class_label, legend_labels
+from tests.plugin.helpers import tiny_card, write_scene, write_tiny_model
+
+RUN_TIMEOUT_MS = 90_000
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory, landfuse_provider):
+    folder = tmp_path_factory.mktemp("dock-inputs")
+    return {
+        "small": write_scene(folder / "small"),
+        "large": write_scene(folder / "large", size=512),
+        "tiny": write_tiny_model(folder / "tiny.onnx"),
+        "slow": write_tiny_model(folder / "slow.onnx", depth=24, name="slow"),
+    }
+
+
+@pytest.fixture()
+def dock(qtbot, tmp_path):
+    """A dock writing its runs under ``tmp_path/runs``; the project is emptied afterwards."""
+    before = settings.load()
+    settings.save(dataclasses.replace(before, output_folder=str(tmp_path / "runs"), use_gpu=False))
+    widget = LandFuseDock()
+    qtbot.addWidget(widget)
+    yield widget
+    widget.cancel_run()
+    qtbot.waitUntil(lambda: widget.state != "running", timeout=RUN_TIMEOUT_MS)
+    project = QgsProject.instance()
+    project.removeAllMapLayers()
+    project.layerTreeRoot().removeAllChildren()
+    settings.save(before)
+
+
+def choose(dock: LandFuseDock, qtbot, optical: Path, sar: Path, model: Path) -> None:
+    optical_layer, sar_layer = QgsRasterLayer(str(optical), "S2"), QgsRasterLayer(str(sar), "S1")
+    QgsProject.instance().addMapLayers([optical_layer, sar_layer])
+    dock.optical_combo.setLayer(optical_layer)
+    dock.sar_combo.setLayer(sar_layer)
+    dock.set_model(str(model))
+    qtbot.waitUntil(lambda: dock.card is not None and dock.card["architecture"] == model.stem, timeout=30_000)
+
+
+def test_run_adds_styled_layers_in_a_group_and_explains(dock, scenes, qtbot, tmp_path):
+    choose(dock, qtbot, *scenes["small"], scenes["tiny"])
+    assert "Flooded vegetation" in dock.card_view.toPlainText()
+    assert dock.optical_bands.bands() == list(range(1, 10)) and dock.sar_bands.bands() == [1, 2]
+    qtbot.waitUntil(lambda: "checking" not in dock.device_label.text(), timeout=30_000)
+    assert dock.device_label.text() == "Device: CPU"
+
+    with qtbot.waitSignal(dock.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
+        assert not dock.run_button.isEnabled() and dock.cancel_button.isEnabled()
+    assert finished.args == ["done"], dock.status_label.text()
+
+    group = QgsProject.instance().layerTreeRoot().children()[0]
+    assert isinstance(group, QgsLayerTreeGroup) and group.name().startswith("LandFuse tiny")
+    class_map, confidence = (node.layer() for node in group.findLayers())
+    assert isinstance(class_map.renderer(), QgsPalettedRasterRenderer)
+    assert legend_labels(class_map) == {c.id: class_label({"name": c.name}) for c in tiny_card().classes}
+    assert confidence.renderer().type() == "singlebandpseudocolor"
+    assert dock.progress.value() == 100 and dock.run_button.isEnabled()
+
+    text = dock.explanation
+    assert len(text.split()) > 10 and "Explanation" in dock.explanation_view.toPlainText()
+    assert dock.chart.classes and {c["name"] for c in dock.chart.classes} <= {c.name for c in tiny_card().classes}
+    assert "mean confidence" in dock.summary_label.text()
+    dock.copy_explanation()
+    assert QApplication.clipboard().text() == text
+    dock.save_explanation(str(tmp_path / "saved.txt"))
+    assert (tmp_path / "saved.txt").read_text().startswith(text)
+
+
+def test_cancel_stops_the_run_and_leaves_nothing(dock, scenes, qtbot, tmp_path):
+    choose(dock, qtbot, *scenes["large"], scenes["slow"])
+    layers_before = set(QgsProject.instance().mapLayers())
+    with qtbot.waitSignal(dock.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        dock.run_button.click()
+        qtbot.waitUntil(lambda: dock.progress.value() > 5, timeout=RUN_TIMEOUT_MS)
+        qtbot.mouseClick(dock.cancel_button, Qt.MouseButton.LeftButton)
+    assert finished.args == ["cancelled"]
+    assert set(QgsProject.instance().mapLayers()) == layers_before
+    assert not [path for path in (tmp_path / "runs").rglob("*") if path.is_file()]
+    assert "Cancelled" in dock.status_label.text() and dock.run_button.isEnabled()
+
+
+def test_run_without_layers_says_what_to_do(dock):
+    dock.start_run()
+    assert dock.state == "idle" and "Choose an optical and a SAR layer" in dock.status_label.text()

@@ -1,0 +1,76 @@
+"""The shipped graphical-modeler workflows, run headless through qgis_process with the plugin installed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from tests.paths import REPO_ROOT
+from tests.plugin.helpers import write_labels, write_scene, write_tiny_model
+
+QGIS_PROCESS = "/usr/bin/qgis_process.bin"
+MODELS = REPO_ROOT / "resources" / "models"
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory, landfuse_provider):
+    folder = tmp_path_factory.mktemp("modeler-inputs")
+    optical, sar = write_scene(folder / "scene")
+    return {
+        "optical": optical,
+        "sar": sar,
+        "labels": write_labels(folder / "labels.tif"),
+        "model": write_tiny_model(folder / "tiny.onnx"),
+    }
+
+
+def test_classify_and_evaluate_model_runs_in_qgis_process(inputs, tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "landfuse").symlink_to(REPO_ROOT, target_is_directory=True)
+    env = dict(os.environ, QGIS_PLUGINPATH=str(plugins), QGIS_CUSTOM_CONFIG_PATH=str(tmp_path / "profile"))
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    enabled = subprocess.run([QGIS_PROCESS, "plugins", "enable", "landfuse"], env=env, capture_output=True, text=True)
+    assert enabled.returncode == 0, enabled.stderr
+    args = {
+        "optical": inputs["optical"],
+        "sar": inputs["sar"],
+        "model_file": inputs["model"],
+        "reference": inputs["labels"],
+        "classify:Land cover": tmp_path / "landcover.tif",
+        "classify:Confidence": tmp_path / "confidence.tif",
+        "classify:Report": tmp_path / "report.json",
+        "evaluate:Metrics": tmp_path / "metrics.json",
+        "evaluate:Confusion matrix": tmp_path / "confusion.png",
+    }
+    command = [QGIS_PROCESS, "--json", "run", str(MODELS / "classify_and_evaluate.model3"), "--"]
+    command += [f"{name}={value}" for name, value in args.items()]
+    ran = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    results = json.loads(ran.stdout[ran.stdout.index("{") :])["results"]
+    assert results["evaluate:Metrics"] == str(tmp_path / "metrics.json")
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert 0.0 <= metrics["oa"] <= 1.0 and report["outputs"]["class_map"] == str(tmp_path / "landcover.tif")
+    assert (tmp_path / "landcover.qml").is_file() and (tmp_path / "confusion.png").stat().st_size > 1000
+
+
+def test_classify_and_explain_model_chains_the_report_into_explain(inputs):
+    """The explain workflow's wiring (running it costs a language-model call, done in the algorithm tests)."""
+    from qgis.core import QgsProcessingContext, QgsProcessingModelAlgorithm
+
+    model = QgsProcessingModelAlgorithm()
+    assert model.fromFile(str(MODELS / "classify_and_explain.model3"))
+    steps = model.childAlgorithms()
+    assert {step.algorithmId() for step in steps.values()} == {"landfuse:classify", "landfuse:explain"}
+    report_source = steps["explain"].parameterSources()["REPORT"][0]
+    assert (report_source.outputChildId(), report_source.outputName()) == ("classify", "REPORT")
+    assert steps["classify"].parameterSources()["EXPLANATION"][0].staticValue() is None
+    assert {o.name() for o in model.outputDefinitions()} >= {"classify:Land cover", "explain:Explanation"}
+    params = {"optical": str(inputs["optical"]), "sar": str(inputs["sar"]), "model_file": str(inputs["model"])}
+    params.update({output.name(): "TEMPORARY_OUTPUT" for output in model.destinationParameterDefinitions()})
+    ok, message = model.checkParameterValues(params, QgsProcessingContext())
+    assert ok, message
