@@ -23,10 +23,24 @@ DATASETS: dict[str, type[SampleDataset]] = {
 }
 
 
-def open_dataset(kind: str, root: str | Path, split: str | None = None, **options) -> SampleDataset:
-    """Open the dataset layout ``kind`` (a key of ``DATASETS``) at ``root``, optionally one split."""
+SYNTHETIC_SPLIT_SEEDS = {None: 0, "train": 0, "val": 1_000_000, "test": 2_000_000}
+
+
+def open_dataset(kind: str, root: str | Path | None = None, split: str | None = None, **options) -> SampleDataset:
+    """Open the dataset layout ``kind`` (a key of ``DATASETS``, or ``synthetic``) at ``root``, optionally one split.
+
+    ``synthetic`` needs no root: options ``count``, ``size``, ``seed``, ``cloud_cover``; the splits
+    ``train``, ``val`` and ``test`` draw disjoint scene seeds (``seed`` + 0, + 1e6, + 2e6).
+    """
+    if kind == "synthetic":
+        if split not in SYNTHETIC_SPLIT_SEEDS:
+            raise BadParamsError(f"synthetic splits are train, val and test, got {split!r}")
+        seed = options.pop("seed", 0) + SYNTHETIC_SPLIT_SEEDS[split]
+        return SyntheticDataset(options.pop("count", 64), seed=seed, **options)
     if kind not in DATASETS:
-        raise BadParamsError(f"unknown dataset layout {kind!r}: expected one of {', '.join(DATASETS)} (or 'synthetic')")
+        raise BadParamsError(f"unknown dataset layout {kind!r}: expected one of {', '.join(DATASETS)} or synthetic")
+    if root is None:
+        raise BadParamsError(f"dataset layout {kind!r} needs the dataset's root folder")
     return DATASETS[kind](root, split, **options)
 
 

@@ -14,13 +14,16 @@ class SampleDataset:
     """A map-style dataset of ``Sample``s (usable directly as a ``torch.utils.data.Dataset``).
 
     Subclasses set ``scheme`` (a class-scheme name from ``resources/classes``), ``optical_bands`` and
-    ``sar_bands`` (band names in array order; empty when the dataset lacks the modality), build
-    ``self.items`` (one dict of paths per sample, with a ``"name"``) and implement ``load(item)``.
+    ``sar_bands`` (band names in array order; empty when unknown, e.g. generic folders), the units
+    of each modality, build ``self.items`` (one dict of paths per sample, with a ``"name"``) and
+    implement ``load(item)``.
     """
 
     scheme: str = ""
     optical_bands: tuple[str, ...] = ()
     sar_bands: tuple[str, ...] = ()
+    optical_unit: str = "reflectance x 10000"
+    sar_unit: str = "dB"
 
     def __init__(self, items: list[dict]) -> None:
         self.items = items

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from rasterio.enums import Resampling
 
+from ...common.classes import load_code_map
 from ..errors import UnreadableInputError
 from .base import SampleDataset, find_split_file, no_samples, read_name_list
 from .rasters import Raster, fill_nan, read_raster, warp_to
@@ -34,12 +35,14 @@ class FolderDataset(SampleDataset):
     """Generic folders of optical/SAR/label GeoTIFFs (see the module docstring for the layout).
 
     ``folders`` maps a layer to its folder name under ``root``; ``suffixes`` maps a layer to a file-name
-    ending removed before matching (e.g. ``{"sar": "_S1Hand"}``). ``scheme`` names the class scheme;
-    ``code_map`` overrides its label-code mapping (``None`` keeps the scheme's, identity when it has none).
+    ending removed before matching (e.g. ``{"sar": "_S1Hand"}``). ``scheme`` names the class scheme.
+    Label files hold class ids by default; ``label_codes`` names a scheme whose source codes they hold
+    instead (e.g. ``"sen1floods11"``: -1 no data, 0, 1), and ``code_map`` gives any other mapping.
     """
 
     layout = "<root>/optical, sar, label, optional cloud_mask, optical_clear: GeoTIFFs with matching names"
     default_folders = {layer: layer for layer in LAYERS}
+    source_codes = False  # label files hold class ids; the public layouts below hold the dataset's codes
     split_files = ("{split}.txt", "splits/{split}.txt", "{split}_list.txt")
 
     def __init__(
@@ -51,9 +54,12 @@ class FolderDataset(SampleDataset):
         folders: dict[str, str] | None = None,
         suffixes: dict[str, str] | None = None,
         code_map: dict[int, int] | None = None,
+        label_codes: str | None = None,
     ) -> None:
         self.root = Path(root)
         self.scheme = scheme
+        if label_codes is not None:
+            code_map = load_code_map(label_codes)
         self.folders = {**self.default_folders, **(folders or {})}
         self.suffixes = suffixes or {}
         self._code_map = code_map
@@ -63,9 +69,10 @@ class FolderDataset(SampleDataset):
 
     @property
     def code_map(self) -> dict[int, int]:
+        """Label value -> class id; empty when label files hold class ids (values above 254 become nodata)."""
         if self._code_map is not None:
             return self._code_map
-        return super().code_map
+        return super().code_map if self.source_codes else {}
 
     def _files(self, layer: str) -> dict[str, Path]:
         folder = self.root / self.folders[layer]
@@ -106,8 +113,10 @@ class FolderDataset(SampleDataset):
 
     def label_values(self, raster: Raster) -> np.ndarray:
         """Class ids ``uint8 [H, W]`` from the label raster's first band."""
-        values = np.nan_to_num(raster.array[0], nan=-9999).astype(np.int64)
-        return map_codes(values, self.code_map) if self.code_map else values.astype(np.uint8)
+        values = np.nan_to_num(raster.array[0], nan=-1).astype(np.int64)
+        if self.code_map:
+            return map_codes(values, self.code_map)
+        return np.where((values >= 0) & (values < 255), values, 255).astype(np.uint8)
 
     def load(self, item: dict) -> Sample:
         optical = self.read_optical(item["optical"]) if "optical" in item else None
@@ -137,11 +146,14 @@ class WhuOptSar(FolderDataset):
     Label files already divided by 10 (values 0..7, as the tiled copies used by ASANet) work too.
     """
 
+    source_codes = True
     layout = "<root>/optical, sar, lbl with matching .tif names; <root>/<split>_list.txt"
     default_folders = {**FolderDataset.default_folders, "label": "lbl"}
     split_files = ("{split}_list.txt", "splits/{split}_list.txt", "{split}.txt")
     optical_bands = ("R", "G", "B", "NIR")
     sar_bands = ("SAR",)
+    optical_unit = "DN"
+    sar_unit = "linear"  # 8-bit amplitude, not calibrated backscatter
 
     def __init__(self, root: str | Path, split: str | None = None, **options) -> None:
         super().__init__(root, split, scheme="whu_opt_sar", **options)
@@ -159,10 +171,13 @@ class PieRgbSar(FolderDataset):
     SAR tiles stored as three identical channels are reduced to one.
     """
 
+    source_codes = True
     layout = "<root>/rgb, sar, label with matching .tif names; <root>/<split>.txt"
     default_folders = {**FolderDataset.default_folders, "optical": "rgb"}
     optical_bands = ("R", "G", "B")
     sar_bands = ("SAR",)
+    optical_unit = "DN"
+    sar_unit = "linear"  # 8-bit amplitude, not calibrated backscatter
 
     def __init__(self, root: str | Path, split: str | None = None, **options) -> None:
         super().__init__(root, split, scheme="pie_rgb_sar", **options)
@@ -179,10 +194,13 @@ class OpenEarthMapSar(FolderDataset):
     ``<root>/<split>.txt``. Void becomes nodata, classes 1..8 become ids 0..7.
     """
 
+    source_codes = True
     layout = "<root>/[<split>/]rgb_images, sar_images, labels with matching .tif names"
     default_folders = {**FolderDataset.default_folders, "optical": "rgb_images", "sar": "sar_images", "label": "labels"}
     optical_bands = ("R", "G", "B")
     sar_bands = ("SAR",)
+    optical_unit = "DN"
+    sar_unit = "linear"  # 8-bit amplitude, not calibrated backscatter
 
     def __init__(self, root: str | Path, split: str | None = None, **options) -> None:
         root = Path(root)

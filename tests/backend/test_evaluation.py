@@ -90,3 +90,27 @@ def test_model_over_a_dataset_with_a_coarser_label_grid():
     assert m["cloudy"]["pixels"] == 2 * 199 and m["clear"]["pixels"] == 2 * 200  # label (0, 0) is nodata
     assert m["psnr"] == pytest.approx(40.0, abs=0.01)
     assert 0.9 < m["ssim"] < 1.0
+
+
+def test_evaluate_command_on_rasters(tmp_path, capsys):
+    from landfuse.backend.cli import main
+
+    cmap = class_map(tmp_path / "map.tif")
+    reference = write_tif(tmp_path / "reference.tif", np.array([[0, 1], [2, 0]], dtype=np.uint8), pixel=20.0)
+    out = tmp_path / "metrics.json"
+    code = main(
+        [
+            "evaluate",
+            "--class-map",
+            str(cmap),
+            "--reference",
+            str(reference),
+            "--output",
+            str(out),
+            "--plot",
+            str(tmp_path / "cm.png"),
+        ]
+    )
+    assert code == 0 and json.loads(out.read_text())["oa"] == pytest.approx(0.8)
+    assert "oa 0.8000" in capsys.readouterr().err
+    assert main(["evaluate", "--reference", str(reference)]) == 2  # neither a class map nor a model

@@ -83,6 +83,7 @@ def test_real_sen1floods11_chip_through_the_generic_reader():
     data = FolderDataset(
         SEN1FLOODS11,
         scheme="sen1floods11",
+        label_codes="sen1floods11",
         folders={"optical": ".", "sar": ".", "label": "."},
         suffixes={"optical": "_S2Hand", "sar": "_S1Hand", "label": "_LabelHand"},
     )

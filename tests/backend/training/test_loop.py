@@ -4,35 +4,11 @@ import json
 
 import pytest
 import torch
-from torch import nn
 
 from landfuse.backend.data import SyntheticDataset
-from landfuse.backend.models import registry
-from landfuse.backend.models.presets import demo_card
 from landfuse.backend.runners import TorchRunner
 from landfuse.backend.training import TrainConfig, load_checkpoint, train
 from landfuse.common.card import ModelCard
-
-
-class PixelFusion(nn.Module):
-    """A small per-pixel fusion network: enough to learn the synthetic spectra in a few steps."""
-
-    def __init__(self, card: ModelCard) -> None:
-        super().__init__()
-        channels = len(card.optical_bands) + len(card.sar_bands)
-        self.net = nn.Sequential(nn.Conv2d(channels, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, card.num_classes, 1))
-
-    def forward(self, optical, sar):
-        return {"logits": self.net(torch.cat([optical, sar], dim=1))}
-
-
-@pytest.fixture
-def pixel_fusion():
-    """Registers ``pixel_fusion`` (variant ``lite``) for one test only."""
-    registry.list_models()
-    registry.register("pixel_fusion", variants=("lite",), card=lambda v: demo_card("pixel_fusion", v))(PixelFusion)
-    yield "pixel_fusion"
-    registry._REGISTRY.pop("pixel_fusion")
 
 
 @pytest.fixture(scope="module")

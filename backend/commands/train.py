@@ -1,0 +1,116 @@
+"""``landfuse train``: train a registered model and variant on a dataset, with checkpoints that carry the card."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def cloud_cover_arg(text: str) -> float | tuple[float, float]:
+    values = [float(v) for v in text.split(",")]
+    if len(values) not in (1, 2) or not all(0.0 <= v <= 1.0 for v in values):
+        raise argparse.ArgumentTypeError(f"cloud cover must be a fraction or low,high in 0..1, got {text!r}")
+    return values[0] if len(values) == 1 else (values[0], values[1])
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser, split: str) -> None:
+    """Dataset options shared by ``train`` and ``evaluate``."""
+    from ..data import DATASETS
+
+    parser.add_argument("--dataset", default="synthetic", choices=[*DATASETS, "synthetic"], help="dataset layout")
+    parser.add_argument("--data", help="the dataset's root folder (not needed for synthetic)")
+    parser.add_argument("--split", default=split, help=f"split to use (default {split}; none = every sample)")
+    parser.add_argument("--scheme", help="class scheme of a generic 'folders' dataset (default dynamic_world)")
+    parser.add_argument("--synthetic-count", type=int, default=64, help="synthetic scenes per split")
+    parser.add_argument("--synthetic-size", type=int, default=128, help="synthetic scene size in pixels")
+    parser.add_argument(
+        "--cloud-cover", type=cloud_cover_arg, default=(0.3, 0.6), help="synthetic cloud fraction or low,high"
+    )
+
+
+def open_from_args(args: argparse.Namespace, split: str | None):
+    """The dataset the command-line options describe, for ``split`` (``"none"`` = every sample)."""
+    from ..data import open_dataset
+
+    split = None if split in (None, "none") else split
+    if args.dataset == "synthetic":
+        return open_dataset(
+            "synthetic",
+            split=split or "train",
+            count=args.synthetic_count,
+            size=args.synthetic_size,
+            cloud_cover=args.cloud_cover,
+            seed=getattr(args, "seed", 0),
+        )
+    options = {"scheme": args.scheme} if args.scheme and args.dataset == "folders" else {}
+    return open_dataset(args.dataset, args.data, split, **options)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="architecture: claire, specsar_former, cloudseg, edc, ...")
+    parser.add_argument("--variant", default="lite", help="paper or lite (default lite)")
+    add_dataset_arguments(parser, "train")
+    parser.add_argument("--val-split", default="val", help="validation split (default val; none to skip)")
+    parser.add_argument("--out", required=True, help="folder for checkpoints (<model>-<variant>.pt, -best.pt)")
+    parser.add_argument("--resume", help="checkpoint to continue from")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--teacher-epochs", type=int, help="teacher epochs for CloudSeg/EDC (default: --epochs)")
+    parser.add_argument("--no-distill", action="store_true", help="CloudSeg/EDC: train the student without a teacher")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--crop-size", type=int, default=128, help="random crop size in pixels")
+    parser.add_argument("--crops-per-sample", type=int, default=1)
+    parser.add_argument("--optimiser", choices=["adam", "adamw"], help="default: the architecture's reference")
+    parser.add_argument("--lr", type=float, help="base learning rate (default: the reference)")
+    parser.add_argument("--weight-decay", type=float)
+    parser.add_argument("--schedule", choices=["step", "poly", "constant"], help="default: the reference")
+    parser.add_argument("--validate-every", type=int, default=1, help="epochs between validations")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..training import TrainConfig, train
+    from ..training.cards import card_overrides_for
+
+    train_set = open_from_args(args, args.split)
+    val_set = None if args.val_split == "none" else open_from_args(args, args.val_split)
+    config = TrainConfig(
+        architecture=args.model,
+        variant=args.variant,
+        epochs=args.epochs,
+        teacher_epochs=args.teacher_epochs,
+        batch_size=args.batch_size,
+        crop_size=args.crop_size,
+        crops_per_sample=args.crops_per_sample,
+        optimiser=args.optimiser,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        distill=not args.no_distill,
+        seed=args.seed,
+        device=args.device,
+        validate_every=args.validate_every,
+        card_overrides=card_overrides_for(args.model, args.variant, train_set),
+    )
+    result = train(
+        config,
+        train_set,
+        args.out,
+        val_set,
+        resume=args.resume,
+        progress=not args.quiet,
+        log=lambda line: print(line, file=sys.stderr),
+    )
+    print(
+        json.dumps(
+            {
+                "checkpoint": str(result.checkpoint),
+                "best": str(result.best_checkpoint or ""),
+                "teacher": str(result.teacher_checkpoint or ""),
+                "last_epoch": result.history[-1],
+            }
+        )
+    )
+    return 0
