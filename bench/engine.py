@@ -1,0 +1,281 @@
+"""Engine benchmark: pipeline efficiency, memory growth with raster size, ONNX Runtime vs torch.
+
+Writes ``bench/results/engine.json``:
+
+- ``efficiency``: time of the model alone on the same number of windows of the same shape /
+  end-to-end ``classify`` time, for a lite model on a 4096 x 4096 optical + SAR pair (goal >= 0.90).
+- ``memory``: peak RSS of ``classify`` at 2048 x 2048 and 16384 x 16384 with a tiny model, each in a
+  fresh process; the large inputs are VRT mosaics of one 2048 x 2048 file (goal: growth <= 1.2x).
+- ``onnx_vs_torch``: seconds per window for the same model and windows on both runners.
+
+Run: ``python -m landfuse.bench engine`` (or ``python -m landfuse.bench.engine``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results" / "engine.json"
+EFFICIENCY_SIZE = 4096
+MEMORY_SIZES = (2048, 16384)
+BASE = 2048
+LITE = ("cloudseg", "lite")
+
+
+def _machine() -> dict:
+    import onnxruntime
+    import rasterio
+    import torch
+
+    return {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "rasterio": rasterio.__version__,
+        "gdal": rasterio.__gdal_version__,
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _write_pair(folder: Path, size: int, optical_bands: int, seed: int = 0) -> tuple[Path, Path]:
+    """Optical uint16 (UTM 10 m) and SAR float32 dB (same CRS, 20 m), tiled GeoTIFFs written in strips."""
+    import rasterio
+    from rasterio.transform import from_origin
+    from rasterio.windows import Window
+
+    rng = np.random.default_rng(seed)
+    common = {"driver": "GTiff", "crs": "EPSG:32633", "tiled": True, "blockxsize": 256, "blockysize": 256}
+    optical, sar = folder / f"optical_{size}.tif", folder / f"sar_{size}.tif"
+    with rasterio.open(
+        optical,
+        "w",
+        width=size,
+        height=size,
+        count=optical_bands,
+        dtype="uint16",
+        nodata=0,
+        transform=from_origin(400000, 5000000, 10, 10),
+        **common,
+    ) as dst:
+        for y in range(0, size, 256):
+            strip = rng.integers(200, 6000, (optical_bands, 256, size), dtype=np.uint16)
+            dst.write(strip, window=Window(0, y, size, 256))
+    half = size // 2
+    with rasterio.open(
+        sar,
+        "w",
+        width=half,
+        height=half,
+        count=2,
+        dtype="float32",
+        nodata=np.nan,
+        transform=from_origin(400000, 5000000, 20, 20),
+        **common,
+    ) as dst:
+        for y in range(0, half, 256):
+            dst.write(rng.normal(-14, 4, (2, 256, half)).astype(np.float32), window=Window(0, y, half, 256))
+    return optical, sar
+
+
+def _mosaic_vrt(source: Path, path: Path, repeat: int) -> Path:
+    """A VRT repeating ``source`` repeat x repeat times (a large raster that costs no disk)."""
+    import rasterio
+
+    with rasterio.open(source) as src:
+        w, h, count, gdal_type = (
+            src.width,
+            src.height,
+            src.count,
+            {"uint16": "UInt16", "float32": "Float32"}[src.dtypes[0]],
+        )
+        transform, crs, nodata = src.transform, src.crs, src.nodata
+    bands = []
+    for band in range(1, count + 1):
+        sources = "".join(
+            f'<SimpleSource><SourceFilename relativeToVRT="0">{source}</SourceFilename><SourceBand>{band}</SourceBand>'
+            f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/><DstRect xOff="{i * w}" yOff="{j * h}" xSize="{w}" '
+            f'ySize="{h}"/></SimpleSource>'
+            for j in range(repeat)
+            for i in range(repeat)
+        )
+        bands.append(
+            f'<VRTRasterBand dataType="{gdal_type}" band="{band}"><NoDataValue>{nodata}</NoDataValue>'
+            f"{sources}</VRTRasterBand>"
+        )
+    geo = ", ".join(repr(v) for v in transform.to_gdal())
+    path.write_text(
+        f'<VRTDataset rasterXSize="{w * repeat}" rasterYSize="{h * repeat}"><SRS>{crs.to_wkt()}</SRS>'
+        f"<GeoTransform>{geo}</GeoTransform>{''.join(bands)}</VRTDataset>"
+    )
+    return path
+
+
+def _lite_runner(folder: Path):
+    """The bundled lite demo model when present, else the same architecture with random weights (same cost)."""
+    from landfuse.backend.runners import BUNDLED_MODELS, OnnxRunner
+
+    bundled = BUNDLED_MODELS / f"{LITE[0]}-{LITE[1]}.onnx"
+    if bundled.is_file():
+        return OnnxRunner(bundled, "cpu"), None
+    from landfuse.backend.models.registry import build_model, default_card
+    from landfuse.tests.backend.engine.helpers import export_onnx
+
+    card = default_card(*LITE)
+    module = build_model(card).eval()
+    return OnnxRunner(export_onnx(module, card, folder / "lite.onnx"), "cpu"), module
+
+
+def _model_alone(runner, windows: int, batch_size: int, tile: int) -> float:
+    """Seconds for ``runner`` on ``windows`` windows of tile x tile in batches, nothing else."""
+    card = runner.card
+    rng = np.random.default_rng(0)
+    batch = {
+        name: rng.normal(size=(batch_size, len(bands), tile, tile)).astype(np.float32)
+        for name, bands in (("optical", card.optical_bands), ("sar", card.sar_bands))
+        if bands
+    }
+    runner.run({k: v[:1] for k, v in batch.items()})  # warm-up
+    started = time.perf_counter()
+    for first in range(0, windows, batch_size):
+        runner.run({k: v[: min(batch_size, windows - first)] for k, v in batch.items()})
+    return time.perf_counter() - started
+
+
+def efficiency(folder: Path) -> dict:
+    from landfuse.backend.engine import ClassifyOptions, classify
+
+    runner, module = _lite_runner(folder)
+    card = runner.card
+    optical, sar = _write_pair(folder, EFFICIENCY_SIZE, len(card.optical_bands))
+    options = ClassifyOptions(batch_size=4)
+    runner.run(
+        {
+            "optical": np.zeros((1, len(card.optical_bands), 64, 64), np.float32),
+            "sar": np.zeros((1, len(card.sar_bands), 64, 64), np.float32),
+        }
+    )
+    report = classify(optical, sar, runner, folder / "map.tif", confidence=folder / "conf.tif", options=options)
+    windows = report["windows"]["total"]
+    alone = _model_alone(runner, windows, options.batch_size, card.tile_size)
+    end_to_end = report["timing_s"]["total"]
+    result = {
+        "model": card.name,
+        "raster": f"{EFFICIENCY_SIZE}x{EFFICIENCY_SIZE}",
+        "tile": card.tile_size,
+        "overlap": card.tile_size // 4,
+        "batch_size": options.batch_size,
+        "windows": windows,
+        "model_alone_s": alone,
+        "end_to_end_s": end_to_end,
+        "efficiency": alone / end_to_end,
+        "engine_overhead_ms_per_window": 1000 * (end_to_end - alone) / windows,
+        "model_s_per_window": alone / windows,
+        "stage_seconds": report["timing_s"],
+        "goal": ">= 0.90",
+    }
+    result["onnx_vs_torch"] = onnx_vs_torch(runner, module, card.tile_size)
+    return result
+
+
+def onnx_vs_torch(runner, module, tile: int, windows: int = 8, batch_size: int = 4) -> dict:
+    """Seconds per window for ONNX Runtime and torch on the same model, windows and batches."""
+    from landfuse.backend.runners import TorchRunner
+
+    if module is None:
+        return {"skipped": "bundled ONNX model has no torch weights here"}
+    torch_runner = TorchRunner(module, runner.card, "cpu")
+    ort_s = _model_alone(runner, windows, batch_size, tile)
+    torch_s = _model_alone(torch_runner, windows, batch_size, tile)
+    return {
+        "model": runner.card.name,
+        "windows": windows,
+        "tile": tile,
+        "batch_size": batch_size,
+        "onnxruntime_s_per_window": ort_s / windows,
+        "torch_s_per_window": torch_s / windows,
+        "torch_over_onnxruntime": torch_s / ort_s,
+        "torch_threads": __import__("torch").get_num_threads(),
+    }
+
+
+def _memory_child(size: int, folder: Path) -> dict:
+    """Runs in a fresh process: classify a size x size pair with the tiny model, report RSS (MiB)."""
+    import psutil
+
+    from landfuse.backend.engine import ClassifyOptions, classify
+    from landfuse.backend.runners import OnnxRunner
+
+    runner = OnnxRunner(folder / "tiny.onnx", "cpu")
+    repeat = size // BASE
+    optical = _mosaic_vrt(folder / f"optical_{BASE}.tif", folder / f"optical_x{repeat}.vrt", repeat)
+    sar = _mosaic_vrt(folder / f"sar_{BASE}.tif", folder / f"sar_x{repeat}.vrt", repeat)
+    before = psutil.Process().memory_info().rss / 2**20
+    started = time.perf_counter()
+    report = classify(optical, sar, runner, folder / f"map_{size}.tif", options=ClassifyOptions(batch_size=4))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "size": f"{size}x{size}",
+        "pixels": size * size,
+        "rss_before_classify_mib": before,
+        "peak_rss_mib": peak,
+        "seconds": time.perf_counter() - started,
+        "windows": report["windows"]["total"],
+    }
+
+
+def memory(folder: Path) -> dict:
+    from landfuse.tests.backend.engine.helpers import export_onnx, tiny_card, tiny_module
+
+    card = tiny_card(tile=256)
+    export_onnx(tiny_module(card), card, folder / "tiny.onnx")
+    _write_pair(folder, BASE, len(card.optical_bands), seed=1)
+    runs = []
+    for size in MEMORY_SIZES:
+        child = subprocess.run(
+            [sys.executable, "-m", "landfuse.bench.engine", "--memory-child", str(size), str(folder)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
+    small, large = runs
+    return {
+        "model": "tiny two-input conv net (3 optical + 2 SAR bands, 3 classes, tile 256, overlap 64)",
+        "runs": runs,
+        "growth": large["peak_rss_mib"] / small["peak_rss_mib"],
+        "pixel_ratio": large["pixels"] / small["pixels"],
+        "goal": "<= 1.2",
+    }
+
+
+def main() -> dict:
+    """Run all engine measurements and write ``bench/results/engine.json``."""
+    with tempfile.TemporaryDirectory(prefix="landfuse-bench-") as tmp:
+        folder = Path(tmp)
+        (folder / "eff").mkdir()
+        (folder / "mem").mkdir()
+        result = {"machine": _machine(), "memory": memory(folder / "mem"), "efficiency": efficiency(folder / "eff")}
+    result["onnx_vs_torch"] = result["efficiency"].pop("onnx_vs_torch")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--memory-child":
+        print(json.dumps(_memory_child(int(sys.argv[2]), Path(sys.argv[3]))))
+    else:
+        print(json.dumps(main(), indent=2))
