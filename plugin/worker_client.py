@@ -12,6 +12,7 @@ the other in the worker).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -105,6 +106,9 @@ class _WorkerProcess:
             elif kind == "error":
                 log.warning("worker %s: [%s] %s", self.pid, message.get("code"), message.get("message"))
         self.popen.wait()
+        for stream in (self.popen.stdin, self.popen.stdout):
+            with contextlib.suppress(OSError):  # unflushed bytes to a dead process
+                stream.close()
         self.exited.set()
         self._hello.put(self.DIED)
         with self._lock:
@@ -115,6 +119,7 @@ class _WorkerProcess:
     def _read_stderr(self) -> None:
         for raw in self.popen.stderr:
             self.stderr_tail.append(raw.decode("utf-8", "replace").rstrip())
+        self.popen.stderr.close()
 
     # -- use ---------------------------------------------------------------------------------------
 

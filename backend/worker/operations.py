@@ -125,6 +125,7 @@ CLASSIFY_PARAMS = {
     "report": Param(str),
     "explanation": Param(str),
     "llm_path": Param(str),
+    "explanation_attempts": Param(int, default=3),
     "options": Param(dict, fields=CLASSIFY_OPTIONS),
 }
 
@@ -171,7 +172,8 @@ def classify(ctx: JobContext) -> dict:
     if params["explanation"]:
         ctx.check_cancelled()
         ctx.progress(share, "writing the explanation")
-        text = _write_explanation(ctx, report, None, params["explanation"], params["llm_path"])["text"]
+        attempts = params["explanation_attempts"]
+        text = _write_explanation(ctx, report, None, params["explanation"], params["llm_path"], attempts)["text"]
         outputs["explanation"] = str(Path(params["explanation"]).resolve())
     return {"outputs": outputs, "device": report.get("device"), "report": report, "explanation": text}
 
@@ -208,6 +210,7 @@ EXPLAIN_PARAMS = {
     "metrics": Param(str),
     "output": Param(str),
     "llm_path": Param(str),
+    "attempts": Param(int, default=3),
 }
 
 
@@ -218,12 +221,15 @@ def explain(ctx: JobContext) -> dict:
     report = _read_json(params["report"], "report")
     metrics = _read_json(params["metrics"], "metrics") if params["metrics"] else None
     ctx.check_cancelled()
-    explanation = _write_explanation(ctx, report, metrics, params["output"], params["llm_path"])
+    explanation = _write_explanation(ctx, report, metrics, params["output"], params["llm_path"], params["attempts"])
     ctx.progress(1.0, "done")
     return {"output": params["output"], **explanation}
 
 
-def _write_explanation(ctx: JobContext, report: dict, metrics: dict | None, output: str | None, llm_path) -> dict:
+def _write_explanation(
+    ctx: JobContext, report: dict, metrics: dict | None, output: str | None, llm_path: str | None, attempts: int
+) -> dict:
+    """Explain ``report`` with the warm language model (up to ``attempts`` tries before the template)."""
     from ..explain import LanguageModelError, explain_report
 
     try:
@@ -232,7 +238,7 @@ def _write_explanation(ctx: JobContext, report: dict, metrics: dict | None, outp
         if llm_path:  # a model the user configured must load; the default may be absent (template text)
             raise
         llm = None
-    explanation = explain_report(report, metrics=metrics, llm=llm)
+    explanation = explain_report(report, metrics=metrics, llm=llm, max_attempts=attempts)
     with staged({"output": output}) as temporary:
         explanation.save(md_path=temporary["output"])
     return {"text": explanation.text, "markdown": explanation.markdown, "record": explanation.record}

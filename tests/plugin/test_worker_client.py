@@ -16,6 +16,7 @@ import rasterio
 from landfuse.common.protocol import PROTOCOL_VERSION, ErrorCode, temporary_path
 from landfuse.plugin.worker_client import WorkerClient, WorkerError, importable_root, worker_environment
 from tests.backend.engine.helpers import export_onnx, tiny_card, tiny_module, write_optical, write_sar
+from tests.backend.worker.helpers import write_tiny_llama
 
 DEBUG_ENV = {"LANDFUSE_WORKER_DEBUG_OPS": "1"}
 
@@ -31,13 +32,14 @@ def cache_home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    """A tiny ONNX model (3 optical + 2 SAR bands, 3 classes, tile 64) and two raster pairs."""
+    """A tiny ONNX model (3 optical + 2 SAR bands, 3 classes, tile 64), a tiny language model, two raster pairs."""
     folder = tmp_path_factory.mktemp("inputs")
     card = tiny_card()
     model = export_onnx(tiny_module(card), card, folder / "tiny-test.onnx")
     small = write_optical(folder / "optical.tif", 150, 170), write_sar(folder / "sar.tif", 150, 170)
     large = write_optical(folder / "optical-large.tif", 384, 384, seed=5), write_sar(folder / "sar-large.tif", 384, 384)
-    return {"model": str(model), "small": small, "large": large}
+    llm = write_tiny_llama(folder / "tiny-llama.gguf")
+    return {"model": str(model), "small": small, "large": large, "llm": str(llm)}
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +81,23 @@ def test_handshake_and_classify_report_progress_and_write_outputs(client, inputs
     assert result["outputs"]["explanation"] is None
     assert len(progress) >= 3 and progress == sorted(progress) and progress[-1] == 1.0
     assert read_band(result["outputs"]["output"]).shape == (150, 170)
+
+
+def test_classify_with_explanation_then_evaluate_keeps_models_warm(client, inputs, tmp_path):
+    params = classify_params(inputs, "small", tmp_path)
+    params.update(explanation=str(tmp_path / "explanation.md"), llm_path=inputs["llm"], explanation_attempts=1)
+    result = client.call("classify", params)
+    text = (tmp_path / "explanation.md").read_text(encoding="utf-8")
+    assert result["explanation"].startswith("The scene is dominated by") and result["explanation"] in text
+    assert result["outputs"]["explanation"] == str((tmp_path / "explanation.md").resolve())
+    warm = client.call("ping")["cache"]["entries"]
+    assert any("tiny-llama.gguf" in entry for entry in warm) and any("tiny-test.onnx" in entry for entry in warm)
+    output, plot = tmp_path / "metrics.json", tmp_path / "confusion.png"
+    request = {"class_map": result["outputs"]["output"], "reference": result["outputs"]["output"]}
+    evaluated = client.call("evaluate", {**request, "output": str(output), "plot": str(plot)})
+    assert evaluated["metrics"]["oa"] == 1.0 and output.is_file() and plot.stat().st_size > 0
+    assert client.call("ping")["cache"]["entries"] == warm
+    assert client.call("clear_cache")["dropped"] == warm and client.call("ping")["cache"]["entries"] == []
 
 
 def test_models_and_cards_through_the_client(client, inputs):

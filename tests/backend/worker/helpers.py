@@ -82,3 +82,54 @@ class RawWorker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         return self.process.wait()
+
+
+def write_tiny_llama(path: Path, seed: int = 0) -> Path:
+    """A random-weight llama GGUF (2 layers, width 64, byte-level vocabulary): loads and generates in well
+    under a second, so protocol tests exercise the language-model path without the real model's cost.
+    Its text is noise, so explanations fall back to the grounded template."""
+    import gguf
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    width, layers, heads, hidden = 64, 2, 4, 128
+    tokens = ["<unk>", "<s>", "</s>", *(f"<0x{byte:02X}>" for byte in range(256)), "▁", "▁the", "e", "t", "a"]
+    kinds = [gguf.TokenType.UNKNOWN, gguf.TokenType.CONTROL, gguf.TokenType.CONTROL]
+    kinds += [gguf.TokenType.BYTE] * 256 + [gguf.TokenType.NORMAL] * 5
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_context_length(2048)
+    writer.add_embedding_length(width)
+    writer.add_block_count(layers)
+    writer.add_feed_forward_length(hidden)
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(heads)
+    writer.add_rope_dimension_count(width // heads)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_file_type(0)
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(tokens)
+    writer.add_token_scores([0.0] * len(tokens))
+    writer.add_token_types(kinds)
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_unk_token_id(0)
+
+    def weights(name: str, *shape: int) -> None:
+        writer.add_tensor(name, (0.02 * rng.standard_normal(shape)).astype(np.float32))
+
+    weights("token_embd.weight", len(tokens), width)
+    weights("output.weight", len(tokens), width)
+    writer.add_tensor("output_norm.weight", np.ones(width, np.float32))
+    for layer in range(layers):
+        for norm in ("attn_norm", "ffn_norm"):
+            writer.add_tensor(f"blk.{layer}.{norm}.weight", np.ones(width, np.float32))
+        for name in ("attn_q", "attn_k", "attn_v", "attn_output"):
+            weights(f"blk.{layer}.{name}.weight", width, width)
+        weights(f"blk.{layer}.ffn_gate.weight", hidden, width)
+        weights(f"blk.{layer}.ffn_up.weight", hidden, width)
+        weights(f"blk.{layer}.ffn_down.weight", width, hidden)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
