@@ -10,6 +10,7 @@ by the server itself: see ``server.STALL_PARAMS``.)
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
@@ -18,6 +19,7 @@ from .jobs import JobContext, Operation
 from .params import Param
 from .staging import staged
 
+log = logging.getLogger(__name__)
 SLEEP_PARAMS = {
     "action": Param(str, required=True),
     "steps": Param(int, default=10),
@@ -34,6 +36,7 @@ def sleep_job(ctx: JobContext) -> dict:
         raise BadParamsError(f"debug: action must be 'sleep' or 'stall_heartbeats', got {params['action']!r}")
     if not 0 < params["steps"] <= 100_000 or not 0 <= params["step_seconds"] <= 60:
         raise BadParamsError("debug: steps must be 1..100000 and step_seconds 0..60")
+    log.info("debug sleep: %d steps of %.2f s", params["steps"], params["step_seconds"])
     with staged({"output": params["output"]}) as temporary:
         if temporary["output"] is not None:
             temporary["output"].write_bytes(b"")

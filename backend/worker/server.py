@@ -2,9 +2,8 @@
 
 Threads:
 - the main thread reads request lines and answers control operations at once (ping, cancel,
-  clear_cache, diagnostics, shutdown); it never runs a job, so cancel and ping are answered while a
-  job runs;
-- the ``light`` lane runs quick jobs (list_models, model_card) in arrival order;
+  clear_cache, shutdown); it never runs a job, so cancel and ping are answered while a job runs;
+- the ``light`` lane runs quick jobs (list_models, model_card, diagnostics) in arrival order;
 - the ``heavy`` lane runs classify, explain and evaluate one at a time, in arrival order (further
   requests wait in its queue), so one GPU job runs at a time;
 - the heartbeat thread sends a ``heartbeat`` event every ``heartbeat_s`` seconds.
@@ -71,7 +70,6 @@ CONTROL_PARAMS = {
     "ping": {},
     "cancel": {"target": Param(str, required=True)},
     "clear_cache": {},
-    "diagnostics": {},
     "shutdown": {},
 }
 STALL_PARAMS = {"action": Param(str, required=True), "seconds": Param(float, required=True)}
@@ -92,7 +90,7 @@ class WorkerServer:
     ) -> None:
         self._requests = requests
         self._writer = writer
-        self._operations = operations
+        self._operations = {**operations, "diagnostics": Operation({}, self._diagnostics, "light")}
         self._hello = hello
         self.heartbeat_s = heartbeat_s
         self.cache = WarmCache(cache_bytes)
@@ -176,11 +174,13 @@ class WorkerServer:
             return {"pong": True, "time": time.time(), "busy": busy, "queued": queued, "cache": self.cache.summary()}
         if op == "clear_cache":
             return {"dropped": self.cache.clear()}
-        if op == "diagnostics":
-            data = diagnostics.report(last_errors=list(self.last_errors))
-            data["cache"] = self.cache.summary()
-            return data
         return {"target": params["target"], "state": self.cancel(params["target"])}
+
+    def _diagnostics(self, ctx: JobContext) -> dict:
+        """The diagnostics report with this worker's own last errors and warm cache."""
+        data = diagnostics.report(last_errors=list(self.last_errors))
+        data["cache"] = self.cache.summary()
+        return data
 
     def cancel(self, target: str) -> str:
         """Cancel job ``target``: ``"running"`` (it stops at its next check), ``"queued"`` or ``"unknown"``."""

@@ -95,6 +95,8 @@ def test_heavy_jobs_queue_and_run_one_after_the_other(worker, tmp_path):
     pong = worker.request("q-ping", "ping")  # control requests are answered while jobs run
     assert pong["data"]["busy"] == "q0" and pong["data"]["queued"] == ["q1"]
     finals = [worker.final("q0"), worker.final("q1")]
+    log = worker.next_event(lambda e: e["event"] == "log" and e["id"] == "q1")  # the job's log records
+    assert log["level"] == "info" and "3 steps" in log["message"]
     assert [final["event"] for final in finals] == ["result", "result"]
     assert all(output.read_text().count("step") == 3 for output in outputs)
 
