@@ -5,7 +5,7 @@ Writes ``bench/results/engine.json``:
 - ``efficiency``: time of the model alone on the same number of windows of the same shape /
   end-to-end ``classify`` time, for a lite model on a 4096 x 4096 optical + SAR pair (goal >= 0.90).
 - ``memory``: peak RSS of ``classify`` at 2048 x 2048 and 16384 x 16384 with a tiny model, each in a
-  fresh process; the large inputs are VRT mosaics of one 2048 x 2048 file (goal: growth <= 1.2x).
+  fresh process, on tiled GeoTIFFs written strip by strip (goal: growth <= 1.2x).
 - ``onnx_vs_torch``: seconds per window for the same model and windows on both runners.
 
 Run: ``python -m landfuse.bench engine`` (or ``python -m landfuse.bench.engine``).
@@ -29,7 +29,6 @@ import numpy as np
 RESULTS = Path(__file__).resolve().parent / "results" / "engine.json"
 EFFICIENCY_SIZE = 4096
 MEMORY_SIZES = (2048, 16384)
-BASE = 2048
 LITE = ("cloudseg", "lite")
 
 
@@ -88,39 +87,6 @@ def _write_pair(folder: Path, size: int, optical_bands: int, seed: int = 0) -> t
         for y in range(0, half, 256):
             dst.write(rng.normal(-14, 4, (2, 256, half)).astype(np.float32), window=Window(0, y, half, 256))
     return optical, sar
-
-
-def _mosaic_vrt(source: Path, path: Path, repeat: int) -> Path:
-    """A VRT repeating ``source`` repeat x repeat times (a large raster that costs no disk)."""
-    import rasterio
-
-    with rasterio.open(source) as src:
-        w, h, count, gdal_type = (
-            src.width,
-            src.height,
-            src.count,
-            {"uint16": "UInt16", "float32": "Float32"}[src.dtypes[0]],
-        )
-        transform, crs, nodata = src.transform, src.crs, src.nodata
-    bands = []
-    for band in range(1, count + 1):
-        sources = "".join(
-            f'<SimpleSource><SourceFilename relativeToVRT="0">{source}</SourceFilename><SourceBand>{band}</SourceBand>'
-            f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/><DstRect xOff="{i * w}" yOff="{j * h}" xSize="{w}" '
-            f'ySize="{h}"/></SimpleSource>'
-            for j in range(repeat)
-            for i in range(repeat)
-        )
-        bands.append(
-            f'<VRTRasterBand dataType="{gdal_type}" band="{band}"><NoDataValue>{nodata}</NoDataValue>'
-            f"{sources}</VRTRasterBand>"
-        )
-    geo = ", ".join(repr(v) for v in transform.to_gdal())
-    path.write_text(
-        f'<VRTDataset rasterXSize="{w * repeat}" rasterYSize="{h * repeat}"><SRS>{crs.to_wkt()}</SRS>'
-        f"<GeoTransform>{geo}</GeoTransform>{''.join(bands)}</VRTDataset>"
-    )
-    return path
 
 
 def _lite_runner(folder: Path):
@@ -219,9 +185,7 @@ def _memory_child(size: int, folder: Path) -> dict:
     from landfuse.backend.runners import OnnxRunner
 
     runner = OnnxRunner(folder / "tiny.onnx", "cpu")
-    repeat = size // BASE
-    optical = _mosaic_vrt(folder / f"optical_{BASE}.tif", folder / f"optical_x{repeat}.vrt", repeat)
-    sar = _mosaic_vrt(folder / f"sar_{BASE}.tif", folder / f"sar_x{repeat}.vrt", repeat)
+    optical, sar = folder / f"optical_{size}.tif", folder / f"sar_{size}.tif"
     before = psutil.Process().memory_info().rss / 2**20
     started = time.perf_counter()
     report = classify(optical, sar, runner, folder / f"map_{size}.tif", options=ClassifyOptions(batch_size=4))
@@ -241,9 +205,9 @@ def memory(folder: Path) -> dict:
 
     card = tiny_card(tile=256)
     export_onnx(tiny_module(card), card, folder / "tiny.onnx")
-    _write_pair(folder, BASE, len(card.optical_bands), seed=1)
     runs = []
     for size in MEMORY_SIZES:
+        _write_pair(folder, size, len(card.optical_bands), seed=1)
         child = subprocess.run(
             [sys.executable, "-m", "landfuse.bench.engine", "--memory-child", str(size), str(folder)],
             capture_output=True,
@@ -251,6 +215,8 @@ def memory(folder: Path) -> dict:
             check=True,
         )
         runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
+        for path in folder.glob(f"*_{size}.tif"):
+            path.unlink()
     small, large = runs
     return {
         "model": "tiny two-input conv net (3 optical + 2 SAR bands, 3 classes, tile 256, overlap 64)",

@@ -23,7 +23,7 @@ from .windows import WindowPlan
 
 Progress = Callable[[float, str], None]
 # GDAL's block cache defaults to 5% of RAM; a small fixed cache keeps the engine's memory flat.
-GDAL_CACHE_BYTES = 64 * 2**20
+GDAL_CACHE_BYTES = 32 * 2**20
 
 
 def classify(
@@ -119,6 +119,7 @@ def _classify(
             queue_size=options.queue_size,
             cancel=cancel,
             progress=lambda f, m: say(0.02 + 0.96 * f, m),
+            reconstruction=temp.get("reconstruction") is not None,
         )
         sink.close()
         if stats.valid_pixels == 0:

@@ -116,7 +116,7 @@ class RasterSink:
         recon_bands = len(card.optical_bands) if self.recon_ds else 0
         self.pending_start = 0
         self.classes = np.full((rows, grid.width), card.nodata, np.uint8)
-        self.conf = np.full((rows, grid.width), CONFIDENCE_NODATA, np.uint8)
+        self.conf = np.full((rows, grid.width), CONFIDENCE_NODATA, np.uint8) if self.conf_ds else None
         self.recon = np.full((recon_bands, rows, grid.width), np.nan, np.float32) if recon_bands else None
 
     def _open(self, path: Path, profile: dict):
@@ -135,10 +135,11 @@ class RasterSink:
         top = probs.max(axis=0)
         labels = probs.argmax(axis=0).astype(np.uint8)
         labels[~piece.valid] = self.card.nodata
-        confidence = np.rint(top * 100).astype(np.uint8)
-        confidence[~piece.valid] = CONFIDENCE_NODATA
         self.classes[rows, cols] = labels
-        self.conf[rows, cols] = confidence
+        if self.conf is not None:
+            confidence = np.rint(top * 100).astype(np.uint8)
+            confidence[~piece.valid] = CONFIDENCE_NODATA
+            self.conf[rows, cols] = confidence
         if self.recon is not None:
             restored = self.inverse(recon)
             restored[:, ~piece.valid] = np.nan
@@ -156,17 +157,16 @@ class RasterSink:
         window = Window(0, self.pending_start, self.grid.width, ready)
         try:
             self.class_ds.write(self.classes[:ready], 1, window=window)
-            if self.conf_ds is not None:
+            if self.conf is not None:
                 self.conf_ds.write(self.conf[:ready], 1, window=window)
             if self.recon is not None:
                 self.recon_ds.write(self.recon[:, :ready], window=window)
         except RasterioError as exc:
             raise NotWritableError(f"writing the output failed ({exc}); check free disk space") from exc
         rest = filled - ready
-        for buffer in (self.classes, self.conf):
-            buffer[:rest] = buffer[ready:filled]
-        if self.recon is not None:
-            self.recon[:, :rest] = self.recon[:, ready:filled]
+        for buffer in (self.classes, self.conf, self.recon):
+            if buffer is not None:
+                buffer[..., :rest, :] = buffer[..., ready:filled, :]
         self.pending_start += ready
 
     def close(self) -> None:

@@ -95,16 +95,18 @@ def run_pipeline(
     queue_size: int = 2,
     cancel: CancelToken | None = None,
     progress: Callable[[float, str], None] | None = None,
+    reconstruction: bool = True,
 ) -> Timing:
     """Run ``runner`` over every window of ``plan`` and hand out blended, finished pieces.
 
     on_piece(piece, probabilities float32 [K, h, w], reconstruction float32 [Co, h, w] (normalised) or
-    None) is called in raster order from the blend thread. Raises ``CancelledError`` when ``cancel``
+    None) is called in raster order from the blend thread; ``reconstruction=False`` skips blending the
+    reconstruction output of models that have one. Raises ``CancelledError`` when ``cancel``
     fires, ``CardMismatchError`` when the model's outputs disagree with its card.
     """
     card = runner.card
     classes = card.num_classes
-    recon_bands = len(card.optical_bands) if card.has_reconstruction else 0
+    recon_bands = len(card.optical_bands) if card.has_reconstruction and reconstruction else 0
     timing = Timing()
     stages = _Stages()
     to_model: queue.Queue = queue.Queue(maxsize=max(1, queue_size) * batch_size)

@@ -85,3 +85,6 @@ def test_reconstruction_is_written_in_physical_units(scene, tmp_path):
         assert clear.count == 3 and clear.dtypes[0] == "float32" and clear.descriptions == ("B4", "B3", "B8")
     assert np.isnan(values[:, labels == 255]).all() and np.isfinite(values[:, labels != 255]).all()
     assert abs(float(np.nanmean(values)) - 1500.0) < 5000.0, "denormalised with the card's mean/std"
+    without = classify(*scene, runner, tmp_path / "only_classes.tif", options=OPTIONS)
+    assert without["outputs"]["reconstruction"] is None
+    assert without["classes"] == report["classes"]
