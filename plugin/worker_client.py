@@ -145,9 +145,12 @@ class _WorkerProcess:
 
     def send(self, message: dict) -> bool:
         """Write one request; ``False`` when the worker's stdin is closed (it died)."""
+        return self.send_line(encode(message))
+
+    def send_line(self, line: bytes) -> bool:
         try:
             with self._write_lock:
-                self.popen.stdin.write(encode(message))
+                self.popen.stdin.write(line)
                 self.popen.stdin.flush()
             return True
         except (BrokenPipeError, OSError, ValueError):
@@ -314,10 +317,11 @@ class WorkerClient:
         outputs = declared_outputs(op, params)
         listings = {output: folder_listing(output) for output in outputs}
         request_id = str(next(self._ids))
+        line = _request_line(request_id, op, params)
         process = self._running()
         box = process.register(request_id)
         try:
-            if not process.send({"id": request_id, "op": op, "params": params}):
+            if not process.send_line(line):
                 process.exited.wait(5)
             return self._await(process, box, request_id, progress, is_cancelled, timeout, log_message)
         except WorkerError as err:
@@ -349,7 +353,7 @@ class WorkerClient:
                     code = message.get("code", ErrorCode.INTERNAL)
                     if code == ErrorCode.CANCELLED and cancel_reason == ErrorCode.TIMEOUT:
                         raise self._failure(
-                            ErrorCode.TIMEOUT, f"the job took longer than {timeout:.0f} s and was stopped"
+                            ErrorCode.TIMEOUT, f"the job took longer than its {timeout:g} s limit and was stopped"
                         )
                     raise self._failure(code, message.get("message", ""))
                 if kind == "progress" and progress is not None:
@@ -404,6 +408,15 @@ class WorkerClient:
         except WorkerError as err:
             report = {"error": {"code": err.code, "message": str(err)}}
         return {"client": client, "worker": report}
+
+
+def _request_line(request_id: str, op: str, params: dict) -> bytes:
+    """The request as a protocol line; paths (``os.PathLike``) are sent as strings."""
+    try:
+        return encode({"id": request_id, "op": op, "params": json.loads(json.dumps(params, default=os.fspath))})
+    except (TypeError, ValueError) as exc:
+        message = f"{op}: parameters must be JSON values (text, numbers, lists, objects): {exc}"
+        raise WorkerError(ErrorCode.BAD_PARAMS, message) from exc
 
 
 def _log_worker_message(level: str, message: str) -> None:

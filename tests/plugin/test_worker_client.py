@@ -253,3 +253,24 @@ def test_a_backend_that_cannot_start_is_reported(cache_home, tmp_path):
         broken.call("ping")
     assert error.value.code == ErrorCode.WORKER_START and "exited with status 1" in str(error.value)
     assert broken.diagnostics()["worker"]["error"]["code"] == ErrorCode.WORKER_START
+
+
+def test_call_deadline_and_parameters_that_are_not_json(client, tmp_path):
+    with pytest.raises(WorkerError) as error:
+        client.call(
+            "debug", {"action": "sleep", "steps": 100, "step_seconds": 0.1, "output": tmp_path / "x.txt"}, timeout=0.5
+        )
+    assert error.value.code == ErrorCode.TIMEOUT and "0.5 s limit" in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(WorkerError) as error:
+        client.call("ping", {"when": object()})
+    assert error.value.code == ErrorCode.BAD_PARAMS
+
+
+def test_a_backend_of_another_protocol_version_is_refused(cache_home, tmp_path):
+    impostor = tmp_path / "python"
+    impostor.write_text('#!/bin/sh\necho \'{"event": "hello", "id": null, "protocol": 99}\'\nsleep 30\n')
+    impostor.chmod(0o755)
+    with pytest.raises(WorkerError) as error:
+        WorkerClient(impostor).call("ping")
+    assert error.value.code == ErrorCode.PROTOCOL and "protocol 99" in str(error.value)
