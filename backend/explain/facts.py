@@ -100,6 +100,12 @@ class Facts:
         return min(rated, key=lambda c: c.confidence) if rated else None
 
     @property
+    def mapped_classes(self) -> tuple[str, ...]:
+        """Card classes some fact is about (present in the map or in the evaluation), in card order."""
+        named = {name for fact in self.facts.values() for name in fact.classes}
+        return tuple(name for name in self.card_classes if name in named)
+
+    @property
     def has_metrics(self) -> bool:
         return "oa" in self.facts
 

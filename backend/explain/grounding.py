@@ -10,8 +10,10 @@ Rules of the final check (``check_text``):
   ``42%``, never ``42.31%``).
 - Quantities spelled out in words (``half``, ``twice``, ``thirty`` ...) are not allowed: they cannot
   be checked.
-- Every land-cover class word the text uses (from a lexicon of the class schemes LandFuse knows,
-  e.g. ``forest``, ``urban``, ``wetland``) must be a word of a class in the model card.
+- Every class the text names must be a class of the model card that the facts are about (present
+  in the map, or in the evaluation): a card class absent from the map is refused, and so is any
+  land-cover word (from a lexicon of the class schemes LandFuse knows, e.g. ``forest``, ``urban``,
+  ``wetland``) that is not a word of such a class.
 - No unfilled placeholder or brace may remain.
 
 ``check_placeholders`` adds one rule for generated text, before filling: a placeholder may only be
@@ -213,19 +215,34 @@ def fill_placeholders(text: str, facts: Facts) -> str:
     return re.sub(r"\b(\d+(?:\.\d+)?) ha (?:ha|hectares?)\b", r"\1 ha", filled.replace("%%", "%"))
 
 
-def class_word_sets(facts: Facts) -> set[str]:
-    """Words of the card's class names (``shrub_and_scrub`` -> shrub, and, scrub), singular and plural."""
+def class_words(names: tuple[str, ...]) -> set[str]:
+    """Words of class names (``shrub_and_scrub`` -> shrub, and, scrub), singular and plural."""
     words = set()
-    for name in facts.card_classes:
+    for name in names:
         for word in re.split(r"[_\s-]+", name.lower()):
             words.update({word, word.rstrip("s"), word + "s", word + "es"})
     return words
 
 
-def _mask_class_names(text: str, facts: Facts) -> str:
+def _name_pattern(name: str) -> str:
+    return "|".join(rf"\b{re.escape(form)}\b" for form in sorted({name, display_name(name)}, key=len, reverse=True))
+
+
+def _check_class_names(text: str, facts: Facts, result: GroundingResult) -> str:
+    """Flag classes the map does not hold; return ``text`` with the card's class names blanked out."""
+    mapped = facts.mapped_classes
+    absent = tuple(name for name in facts.card_classes if name not in mapped)
+    for name in absent:
+        if re.search(_name_pattern(name), text, flags=re.IGNORECASE):
+            result.problems.append(f"{display_name(name)!r} is a class of the model but not in this map")
     for name in sorted(facts.card_classes, key=len, reverse=True):
-        for form in {name, display_name(name)}:
-            text = re.sub(rf"\b{re.escape(form)}\b", " ", text, flags=re.IGNORECASE)
+        text = re.sub(_name_pattern(name), " ", text, flags=re.IGNORECASE)
+    mapped_words, absent_words = class_words(mapped), class_words(absent)
+    for word in _WORD.findall(text):
+        lower = word.lower()
+        if lower in LAND_COVER_WORDS and lower not in mapped_words:
+            where = "not in this map" if lower in absent_words else "not a class of this model"
+            result.problems.append(f"{word!r} is {where} (classes in the map: {', '.join(mapped)})")
     return text
 
 
@@ -244,7 +261,7 @@ def check_text(text: str, facts: Facts) -> GroundingResult:
     result = GroundingResult()
     if "{" in text or "}" in text:
         result.problems.append("an unfilled placeholder or brace remains")
-    masked = _mask_class_names(text, facts)
+    masked = _check_class_names(text, facts, result)
     for match in _NUMBER.finditer(masked):
         result.numbers_checked += 1
         after = masked[match.end() :]
@@ -253,13 +270,9 @@ def check_text(text: str, facts: Facts) -> GroundingResult:
         if not any(_matches(match.group(0), f.value, f.decimals) for f in candidates):
             kind = {PERCENT: "percentage", HECTARES: "area", RATIO: "unitless number"}[unit]
             result.problems.append(f"{kind} {match.group(0)}{unit and ' ' + unit} is not a fact of the report")
-    card_words = class_word_sets(facts)
     for word in _WORD.findall(masked):
-        lower = word.lower()
-        if lower in SPELLED_QUANTITIES:
+        if word.lower() in SPELLED_QUANTITIES:
             result.problems.append(f"quantity spelled out in words ({word!r}) cannot be checked")
-        elif lower in LAND_COVER_WORDS and lower not in card_words:
-            result.problems.append(f"{word!r} is not a class of this model (classes: {', '.join(facts.card_classes)})")
     return result
 
 

@@ -44,12 +44,11 @@ def user_message(facts: Facts) -> str:
         for key in keys
         if key in facts
     ]
-    order = ", ".join(display_name(s.name) for s in facts.present[:PROMPT_CLASSES])
+    order = ", ".join(display_name(s.name) for s in facts.present)
     return (
         "Facts about the land-cover map. Each line gives a placeholder, what it stands for and how large it is.\n"
         + "\n".join(lines)
-        + f"\nClasses present, largest first: {order}.\n"
-        + f"All classes of the model: {', '.join(display_name(n) for n in facts.card_classes)}.\n\n"
+        + f"\nClasses in this map, largest first: {order}. Name no other class.\n\n"
         + "Explain what dominates the scene, where the model is unsure and why that is plausible "
         + f"({_REASONS}), and what to check on the ground. Write no digits; copy placeholders instead."
     )

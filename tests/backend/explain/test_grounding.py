@@ -83,6 +83,8 @@ def test_correct_text_is_grounded(facts):
         ("Sentinel-2 shows trees.", "unitless number 2"),
         ("A forest covers most of the scene.", "'forest' is not a class"),
         ("Urban areas and trees.", "'Urban' is not a class"),
+        ("Snow and ice cover the hills.", "'snow and ice' is a class of the model but not in this map"),
+        ("Some snow remains near the trees.", "'snow' is not in this map"),
         ("Half of the scene is trees.", "spelled out"),
         ("Trees cover {share:trees}.", "placeholder"),
     ],
@@ -91,6 +93,13 @@ def test_wrong_numbers_unknown_classes_and_leftovers_are_rejected(facts, text, p
     result = check_text(text, facts)
     assert not result.grounded
     assert any(problem in p for p in result.problems), result.problems
+
+
+def test_classes_of_the_evaluation_may_be_named_though_absent_from_the_map():
+    metrics = {**METRICS, "top_confusions": [{"reference": "bare", "predicted": "crops", "share_of_reference": 0.3}]}
+    facts = extract_facts(make_report(FOREST_SCENE), metrics)
+    assert check_text("Bare ground was mapped as crops in 30.0% of the reference.", facts).grounded
+    assert not check_text("Bare ground was mapped as crops.", extract_facts(make_report(FOREST_SCENE))).grounded
 
 
 def test_coarser_rounding_is_accepted(facts):
