@@ -44,6 +44,11 @@ from .presets import demo_card, m3m_cr_card
 from .registry import register
 
 CLOUDSEG_VARIANTS = ("paper", "lite", "paper_teacher", "lite_teacher")
+NOTES = (
+    "Faithful to the official CloudSeg code (xufangchn/CloudSeg). Differences: logits at input resolution (the "
+    "training loop resizes them to the label grid), MSC max-pooling in ceil mode (identical when feature sizes are "
+    "divisible by 4), no ImageNet initialisation."
+)
 
 
 @dataclass(frozen=True)
@@ -216,10 +221,14 @@ def cloudseg_card(variant: str) -> ModelCard:
         if teacher
         else "student: segmentation plus cloud removal, distilled from the teacher"
     )
-    description = f"CloudSeg {variant} ({role}); three MiT + U-Net streams with FuseBlocks, as the official code"
+    fields = dict(
+        outputs=outputs,
+        description=f"CloudSeg {variant} ({role}); three MiT + U-Net streams with FuseBlocks, as the official code",
+        reconstruction_notes=NOTES if variant.startswith("paper") else f"{NOTES} Lite widths are ours.",
+    )
     if variant.startswith("paper"):
-        return m3m_cr_card("cloudseg", variant, outputs=outputs, description=description)
-    return demo_card("cloudseg", variant, outputs=outputs, description=description)
+        return m3m_cr_card("cloudseg", variant, **fields)
+    return demo_card("cloudseg", variant, **fields)
 
 
 @register("cloudseg", variants=CLOUDSEG_VARIANTS, card=cloudseg_card)

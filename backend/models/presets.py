@@ -53,6 +53,10 @@ def classes(scheme: str) -> tuple[ClassSpec, ...]:
     return tuple(load_scheme(scheme))
 
 
+def _card(architecture: str, variant: str, base: dict, fields: dict) -> ModelCard:
+    return ModelCard(architecture=architecture, variant=variant, **{**base, **fields})
+
+
 def demo_card(architecture: str, variant: str, **fields) -> ModelCard:
     """Card with the demo inputs (S2 9 bands + S1 VV/VH dB) and the 9 Dynamic World classes."""
     base = dict(
@@ -62,7 +66,7 @@ def demo_card(architecture: str, variant: str, **fields) -> ModelCard:
         gsd_m=10.0,
         training_data=DEMO_TRAINING_DATA,
     )
-    return ModelCard(architecture=architecture, variant=variant, **{**base, **fields})
+    return _card(architecture, variant, base, fields)
 
 
 def m3m_cr_card(architecture: str, variant: str, **fields) -> ModelCard:
@@ -75,4 +79,4 @@ def m3m_cr_card(architecture: str, variant: str, **fields) -> ModelCard:
         tile_size=160,
         training_data="M3M-CR (Xu et al. 2024): PlanetScope + Sentinel-1 + ESA WorldCover labels",
     )
-    return ModelCard(architecture=architecture, variant=variant, **{**base, **fields})
+    return _card(architecture, variant, base, fields)
