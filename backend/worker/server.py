@@ -119,6 +119,9 @@ class WorkerServer:
                 shutdown_id = self.handle_line(line)
             except BadRequestError as exc:
                 self._error(exc.request_id, exc.code, str(exc))
+            except Exception as exc:  # a bug must cost one request, not the worker
+                log.exception("could not handle the request line %.200r", line)
+                self._error(None, ErrorCode.INTERNAL, f"unexpected {type(exc).__name__} handling a request: {exc}")
             if shutdown_id is not None:
                 break
         if shutdown_id is None:
