@@ -50,11 +50,12 @@ def prepare_inputs(out: Path) -> dict[str, tuple[Path, Path]]:
     backend("samples", "--out", str(inputs / "bigearthnet"), "--cache", str(out / "cache"))
     real = inputs / "bigearthnet"
     synthetic = inputs / f"synthetic-{SYNTHETIC_SIZE}"
-    if not (synthetic / "optical.tif").exists():
+    scene = "synthetic-7.tif"
+    if not (synthetic / "cloud_mask" / scene).exists():
         backend("synth", "--size", str(SYNTHETIC_SIZE), "--cloud-cover", "0.4", "--seed", "7", "--out", str(synthetic))
     return {
         "bigearthnet": (real / f"{REAL_SAMPLE}_optical.tif", real / f"{REAL_SAMPLE}_sar.tif"),
-        "synthetic": (synthetic / "optical.tif", synthetic / "sar.tif"),
+        "synthetic": (synthetic / "optical" / scene, synthetic / "sar" / scene),
     }
 
 

@@ -22,10 +22,12 @@ from qgis.core import (  # noqa: E402
     QgsLayoutItemMap,
     QgsLayoutPoint,
     QgsLayoutSize,
+    QgsMapLayerLegendUtils,
     QgsMultiBandColorRenderer,
     QgsPrintLayout,
     QgsProject,
     QgsRasterLayer,
+    QgsRasterMinMaxOrigin,
     QgsUnitTypes,
 )
 from qgis.PyQt.QtGui import QFont  # noqa: E402
@@ -37,7 +39,7 @@ def true_colour(layer: QgsRasterLayer, bands: tuple[int, int, int]) -> None:
     layer.setRenderer(renderer)
     layer.setContrastEnhancement(
         QgsContrastEnhancement.StretchToMinimumMaximum,
-        QgsRasterLayer.ContrastEnhancementLimits(3),  # cumulative cut
+        QgsRasterMinMaxOrigin.CumulativeCut,
     )
 
 
@@ -79,11 +81,18 @@ def render(optical: str, class_map: str, out_png: str, title: str, opacity: floa
     legend.setAutoUpdateModel(False)
     root = legend.model().rootGroup()
     root.removeLayer(base)
+    classes_node = root.findLayer(classes.id())
+    # Keep the class entries only: the first legend node is the band's title.
+    entries = len(legend.model().layerLegendNodes(classes_node, True))
+    QgsMapLayerLegendUtils.setLegendNodeOrder(classes_node, list(range(1, entries)))
+    legend.model().refreshLayerLegend(classes_node)
     legend.attemptMove(QgsLayoutPoint(175, 15, QgsUnitTypes.LayoutMillimeters))
     layout.addLayoutItem(legend)
 
     settings = QgsLayoutExporter.ImageExportSettings()
     settings.dpi = 110
+    settings.generateWorldFile = False
+    settings.exportMetadata = False
     result = QgsLayoutExporter(layout).exportToImage(out_png, settings)
     project.removeAllMapLayers()
     if result != QgsLayoutExporter.Success:
