@@ -223,6 +223,9 @@ def test_the_worker_environment_is_clean(cache_home, monkeypatch):
     client = WorkerClient(sys.executable)
     try:
         report = client.diagnostics()
+        with pytest.raises(WorkerError) as error:  # the testing aid is off without its variable
+            client.call("debug", {"action": "sleep"})
+        assert error.value.code == ErrorCode.UNKNOWN_OP
     finally:
         client.shutdown()
     worker = report["worker"]

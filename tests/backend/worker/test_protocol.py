@@ -136,9 +136,12 @@ def test_library_prints_cannot_corrupt_the_protocol_stream():
     assert b"a library talking" in done.stderr and b"native code talking" in done.stderr
 
 
-def test_shutdown_answers_then_exits():
-    process = RawWorker(debug_ops=False)
-    refused = process.request("dbg", "debug", action="sleep")
-    assert refused["code"] == ErrorCode.UNKNOWN_OP  # the testing aid is off by default
-    assert process.request("bye", "shutdown")["data"] == {"bye": True}
+def test_shutdown_cancels_running_jobs_answers_then_exits(tmp_path):
+    process = RawWorker()
+    process.send("long", "debug", action="sleep", steps=600, step_seconds=0.05, output=str(tmp_path / "x.txt"))
+    process.next_event(lambda e: e["id"] == "long" and e["event"] == "progress")
+    process.send("bye", "shutdown")
+    assert process.final("long")["code"] == ErrorCode.CANCELLED
+    assert process.final("bye")["data"] == {"bye": True}
     assert process.process.wait(15) == 0
+    assert list(tmp_path.iterdir()) == []
