@@ -1,0 +1,21 @@
+"""Checks shared by the fusion-model tests."""
+
+import torch
+
+from landfuse.backend.models.profiling import count_parameters
+from landfuse.backend.models.registry import build_model, default_card
+
+
+def assert_lite_uses_both_inputs(name: str, height: int, width: int) -> None:
+    """The ``lite`` model is small, gives logits at input size, and its logits change with either input."""
+    card = default_card(name, "lite")
+    torch.manual_seed(0)
+    model = build_model(card).eval()
+    assert count_parameters(model) < 3e6
+    optical = torch.randn(1, len(card.optical_bands), height, width)
+    sar = torch.randn(1, len(card.sar_bands), height, width)
+    with torch.no_grad():
+        logits = model(optical, sar)["logits"]
+        assert logits.shape == (1, card.num_classes, height, width)
+        assert not torch.allclose(model(optical, sar.flip(-1))["logits"], logits, atol=1e-5)
+        assert not torch.allclose(model(optical.flip(-1), sar)["logits"], logits, atol=1e-5)
