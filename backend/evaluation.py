@@ -28,6 +28,7 @@ from .errors import BandError, UnreadableInputError
 from .metrics import ConfusionAccumulator, plot_confusion_matrix, psnr, ssim
 
 Progress = Callable[[int, int], None]
+PSNR_CAP_DB = 100.0  # an exact reconstruction has infinite PSNR; the mean over samples caps it here
 
 
 # --- class map raster against reference raster -------------------------------------------------
@@ -207,7 +208,7 @@ def evaluate_model(
     Predictions are made on the image grid and, when the label grid is coarser (M3M-CR), the class
     probabilities are resized bilinearly onto it before the argmax. PSNR and SSIM (mean over
     samples, images scaled to [0, 1] by the card's clip ranges) are added when the model outputs a
-    reconstruction and the samples carry the cloud-free optical image.
+    reconstruction and the samples carry the cloud-free optical image (PSNR capped at 100 dB).
     """
     card = runner.card
     accumulator = ConfusionAccumulator(card.num_classes)
@@ -229,6 +230,6 @@ def evaluate_model(
             progress(index + 1, len(dataset))
     metrics = accumulator.metrics(card.classes)
     if psnrs:
-        metrics["psnr"] = float(np.mean(psnrs))
+        metrics["psnr"] = float(np.mean(np.minimum(psnrs, PSNR_CAP_DB)))
         metrics["ssim"] = float(np.mean(ssims))
     return metrics

@@ -79,10 +79,13 @@ def _trained(architecture: str, folder: Path, recipe, **options):
 
 def main() -> dict:
     """Evaluate the demo models and their comparison models; write ``bench/results/synthetic.json``."""
+    import torch
+
     from landfuse.backend.data import open_dataset
     from landfuse.backend.runners import BUNDLED_MODELS, OnnxRunner
     from landfuse.backend.training.demo import DEMO_ARCHITECTURES, DemoRecipe
 
+    torch.set_num_threads(1)  # two spinning OpenMP threads on a busy 2-core machine ran ten times slower
     started = time.perf_counter()
     recipe = DemoRecipe()
     test_set = open_dataset("synthetic", split="test", count=TEST_SCENES, size=TEST_SIZE, cloud_cover=TEST_CLOUD_COVER)

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
+
 from landfuse.backend.training.demo import (
     BUNDLED_MODELS,
     DEMO_ARCHITECTURES,
@@ -32,8 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=BUNDLED_MODELS, help="folder for the ONNX files")
     parser.add_argument("--work", type=Path, help="folder for checkpoints (default: a temporary folder)")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs (for a quick trial)")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1, see below)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    # One thread by default: on a busy 2-core machine two OpenMP threads spin against each other and
+    # a training step took ten times longer than with one.
+    torch.set_num_threads(args.threads)
     recipe = DemoRecipe() if args.epochs is None else DemoRecipe(epochs=args.epochs)
     with tempfile.TemporaryDirectory() as temporary:
         work = args.work or Path(temporary)

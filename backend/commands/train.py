@@ -67,12 +67,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--validate-every", type=int, default=1, help="epochs between validations")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from ..training import TrainConfig, train
     from ..training.cards import card_overrides_for
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     train_set = open_from_args(args, args.split)
     val_set = None if args.val_split == "none" else open_from_args(args, args.val_split)
