@@ -151,8 +151,8 @@ class LandFuseDock(QgsDockWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.status_label)
 
-        results = QGroupBox("Explanation")
-        results_layout = QVBoxLayout(results)
+        self.results_box = QGroupBox("Explanation")
+        results_layout = QVBoxLayout(self.results_box)
         self.summary_label = QLabel("")
         self.summary_label.setWordWrap(True)
         self.chart = ClassAreaChart()
@@ -170,12 +170,12 @@ class LandFuseDock(QgsDockWidget):
         results_layout.addWidget(self.chart)
         results_layout.addWidget(self.explanation_view)
         results_layout.addLayout(save_copy)
-        layout.addWidget(results, 1)
+        layout.addWidget(self.results_box, 1)
 
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(body)
-        self.setWidget(scroll)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(body)
+        self.setWidget(self.scroll)
 
     def _layer_picker(self) -> tuple[QgsMapLayerComboBox, BandPicker]:
         combo = QgsMapLayerComboBox()
@@ -239,6 +239,7 @@ class LandFuseDock(QgsDockWidget):
             "LandFuse: model card",
             lambda: service.call("model_card", params),
             lambda result, error: self._on_card(ticket, result, error),
+            self,
         )
 
     def _on_card(self, ticket: int, result: dict | None, error: str) -> None:
@@ -256,7 +257,7 @@ class LandFuseDock(QgsDockWidget):
     def refresh_device(self) -> None:
         """Ask the worker which device it can use (starts the worker in the background)."""
         self.device_label.setText("Device: checking…")
-        tasks.start("LandFuse: device", service.hello, self._on_device)
+        tasks.start("LandFuse: device", service.hello, self._on_device, self)
 
     def _on_device(self, handshake: dict | None, error: str) -> None:
         if handshake is None:
@@ -384,6 +385,7 @@ class LandFuseDock(QgsDockWidget):
         seconds = (self.report.get("timing_s") or {}).get("total")
         self._set_status(f"Done in {seconds:.1f} s: results in {run.folder}" if seconds else f"Done: {run.folder}")
         self.progress.setValue(100)
+        self.scroll.ensureWidgetVisible(self.results_box)
 
     def _on_save_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save explanation", "explanation.md", "Markdown (*.md *.txt)")

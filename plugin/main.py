@@ -67,7 +67,7 @@ class LandFusePlugin:
                 diagnostics_text(result) if result is not None else f"The backend did not answer:\n{error}"
             )
 
-        tasks.start("LandFuse: diagnostics", service.diagnostics, show)
+        tasks.start("LandFuse: diagnostics", service.diagnostics, show, dialog)
         dialog.show()
 
     def unload(self) -> None:

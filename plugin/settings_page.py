@@ -78,7 +78,7 @@ class LandFuseOptionsPage(QgsOptionsPageWidget):
         self.apply()
         self.check_button.setEnabled(False)
         self.diagnostics.setPlainText("Starting the backend…")
-        tasks.start("LandFuse: diagnostics", service.diagnostics, self._show_diagnostics)
+        tasks.start("LandFuse: diagnostics", service.diagnostics, self._show_diagnostics, self)
 
     def _show_diagnostics(self, result: dict | None, error: str) -> None:
         self.check_button.setEnabled(True)

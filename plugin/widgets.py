@@ -44,7 +44,6 @@ class ClassAreaChart(QWidget):
     """Horizontal bars of class area (hectares and share of the valid area), largest first, in class colours."""
 
     ROW_HEIGHT = 18
-    LABEL_WIDTH = 120
     VALUE_WIDTH = 110
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -64,7 +63,11 @@ class ClassAreaChart(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        bar_width = max(10, self.width() - self.LABEL_WIDTH - self.VALUE_WIDTH - 12)
+        metrics = self.fontMetrics()
+        label_width = min(
+            max((metrics.horizontalAdvance(class_label(c)) for c in self.classes), default=0) + 6, self.width() // 2
+        )
+        bar_width = max(10, self.width() - label_width - self.VALUE_WIDTH - 12)
         largest = max((float(c.get("share", 0)) for c in self.classes), default=0) or 1.0
         text_colour = self.palette().color(self.foregroundRole())
         for row, entry in enumerate(self.classes):
@@ -72,15 +75,15 @@ class ClassAreaChart(QWidget):
             share = float(entry.get("share", 0))
             painter.setPen(text_colour)
             painter.drawText(
-                QRectF(0, top, self.LABEL_WIDTH, self.ROW_HEIGHT), Qt.AlignmentFlag.AlignVCenter, class_label(entry)
+                QRectF(0, top, label_width, self.ROW_HEIGHT), Qt.AlignmentFlag.AlignVCenter, class_label(entry)
             )
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(entry.get("color", "#888888")))
-            painter.drawRect(QRectF(self.LABEL_WIDTH + 4, top + 3, bar_width * share / largest, self.ROW_HEIGHT - 6))
+            painter.drawRect(QRectF(label_width + 4, top + 3, bar_width * share / largest, self.ROW_HEIGHT - 6))
             painter.setPen(text_colour)
             value = f"{float(entry.get('hectares', 0)):,.1f} ha  {100 * share:.1f} %"
             painter.drawText(
-                QRectF(self.LABEL_WIDTH + 8 + bar_width, top, self.VALUE_WIDTH, self.ROW_HEIGHT),
+                QRectF(label_width + 8 + bar_width, top, self.VALUE_WIDTH, self.ROW_HEIGHT),
                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                 value,
             )

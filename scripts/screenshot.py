@@ -13,20 +13,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 STAGE_VARIABLE = "LANDFUSE_SCREENSHOT"
 SAMPLE = "S2A_MSIL2A_20170613T101031_87_48"
 TIME_LIMIT_S = 300
 
 
 def prepare_and_launch(argv: list[str] | None = None) -> int:
+    root = Path(__file__).resolve().parent.parent
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
+    parser.add_argument("--out", type=Path, default=root / "docs" / "screenshot.png")
     parser.add_argument("--model", default="edc-lite", help="demo model name or model file")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="landfuse-screenshot-") as tmp:
@@ -38,7 +39,7 @@ def prepare_and_launch(argv: list[str] | None = None) -> int:
             capture_output=True,
         )
         (work / "plugins").mkdir()
-        (work / "plugins" / "landfuse").symlink_to(ROOT, target_is_directory=True)
+        (work / "plugins" / "landfuse").symlink_to(root, target_is_directory=True)
         env = dict(os.environ, QGIS_CUSTOM_CONFIG_PATH=str(work / "profile"), QGIS_PLUGINPATH=str(work / "plugins"))
         env.pop("QT_QPA_PLATFORM", None)
         env[STAGE_VARIABLE] = "|".join(
@@ -54,10 +55,17 @@ def prepare_and_launch(argv: list[str] | None = None) -> int:
         args.out.unlink(missing_ok=True)
         command = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "qgis", "--nologo", "--noversioncheck"]
         command += ["--code", str(Path(__file__).resolve())]
-        finished = subprocess.run(command, env=env, timeout=TIME_LIMIT_S + 60, capture_output=True, text=True)
+        qgis = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            log, _ = qgis.communicate(timeout=TIME_LIMIT_S + 60)
+        except subprocess.TimeoutExpired:
+            os.killpg(qgis.pid, signal.SIGKILL)
+            log, _ = qgis.communicate()
         if not args.out.is_file():
-            sys.stderr.write(finished.stdout[-3000:] + finished.stderr[-3000:])
-            print(f"screenshot: QGIS exited ({finished.returncode}) without writing {args.out}", file=sys.stderr)
+            sys.stderr.write(log.decode("utf-8", "replace")[-3000:])
+            print(f"screenshot: QGIS exited ({qgis.returncode}) without writing {args.out}", file=sys.stderr)
             return 1
     print(f"screenshot: {args.out}")
     return 0
@@ -66,8 +74,16 @@ def prepare_and_launch(argv: list[str] | None = None) -> int:
 def take_screenshot_in_qgis() -> None:
     """Runs inside QGIS (``qgis --code``): drive the dock through one run, then save the window and quit."""
     import qgis.utils
-    from qgis.core import QgsContrastEnhancement, QgsMultiBandColorRenderer, QgsProject, QgsRasterLayer, QgsSettings
-    from qgis.PyQt.QtCore import QTimer
+    from qgis.core import (
+        QgsContrastEnhancement,
+        QgsMultiBandColorRenderer,
+        QgsProject,
+        QgsRasterLayer,
+        QgsRasterMinMaxOrigin,
+        QgsSettings,
+    )
+    from qgis.PyQt.QtCore import Qt, QTimer
+    from qgis.PyQt.QtWidgets import QDockWidget
 
     out, optical_path, sar_path, model, results = os.environ[STAGE_VARIABLE].split("|")
     iface = qgis.utils.iface
@@ -89,14 +105,16 @@ def take_screenshot_in_qgis() -> None:
         finish(1, "the plugin did not start")
     dock = qgis.utils.plugins["landfuse"].dock
     dock.show()
+    for panel in window.findChildren(QDockWidget):
+        if panel.objectName().startswith("Browser"):
+            panel.hide()
+    window.resizeDocks([dock], [480], Qt.Orientation.Horizontal)
 
     project = QgsProject.instance()
     optical = QgsRasterLayer(optical_path, "Sentinel-2 (true colour)")
     renderer = QgsMultiBandColorRenderer(optical.dataProvider(), 3, 2, 1)
     optical.setRenderer(renderer)
-    optical.setContrastEnhancement(
-        QgsContrastEnhancement.StretchToMinimumMaximum, QgsRasterLayer.ContrastEnhancementLimits(3)
-    )
+    optical.setContrastEnhancement(QgsContrastEnhancement.StretchToMinimumMaximum, QgsRasterMinMaxOrigin.CumulativeCut)
     sar = QgsRasterLayer(sar_path, "Sentinel-1 VV/VH (dB)")
     project.addMapLayers([sar, optical])
     project.layerTreeRoot().findLayer(sar.id()).setItemVisibilityChecked(False)
@@ -105,14 +123,23 @@ def take_screenshot_in_qgis() -> None:
     dock.set_model(model)
 
     def save() -> None:
+        iface.messageBar().clearWidgets()
+        window.repaint()
         window.grab().save(out)
         finish(0)
 
     def on_finished(state: str) -> None:
         if state != "done":
             finish(1, f"the run ended {state}: {dock.status_label.text()}")
-        layer = dock.result_layers[0]
-        layer.setOpacity(0.8)
+        layer, confidence = dock.result_layers[:2]
+        layer.setOpacity(0.85)
+        tree = project.layerTreeRoot()
+        tree.findLayer(confidence.id()).setItemVisibilityChecked(False)
+        for node in tree.findLayers():
+            node.setExpanded(node.layer() is layer)
+        group = tree.findLayer(layer.id()).parent()
+        group.setExpanded(False)  # the view shows new groups collapsed while the node says expanded: toggle
+        group.setExpanded(True)
         canvas = iface.mapCanvas()
         canvas.setExtent(layer.extent())
         canvas.refresh()
@@ -125,4 +152,10 @@ def take_screenshot_in_qgis() -> None:
 if __name__ == "__main__" and STAGE_VARIABLE not in os.environ:
     sys.exit(prepare_and_launch())
 elif STAGE_VARIABLE in os.environ:
-    take_screenshot_in_qgis()
+    try:
+        take_screenshot_in_qgis()
+    except Exception:  # noqa: BLE001 (inside QGIS: report and quit instead of leaving an error dialog open)
+        import traceback
+
+        traceback.print_exc()
+        os._exit(1)

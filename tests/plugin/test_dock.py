@@ -100,3 +100,19 @@ def test_cancel_stops_the_run_and_leaves_nothing(dock, scenes, qtbot, tmp_path):
 def test_run_without_layers_says_what_to_do(dock):
     dock.start_run()
     assert dock.state == "idle" and "Choose an optical and a SAR layer" in dock.status_label.text()
+
+
+def test_options_page_check_backend_shows_the_worker_diagnostics(qtbot, landfuse_provider):
+    from landfuse.plugin.settings_page import LandFuseOptionsPage
+
+    before = settings.load()
+    page = LandFuseOptionsPage()
+    qtbot.addWidget(page)
+    try:
+        page.check_button.click()
+        assert not page.check_button.isEnabled()
+        qtbot.waitUntil(page.check_button.isEnabled, timeout=60_000)
+    finally:
+        settings.save(before)
+    text = page.diagnostics.toPlainText()
+    assert '"onnxruntime"' in text and '"worker_pid"' in text and "did not answer" not in text
