@@ -71,6 +71,14 @@ def test_classify_writes_a_styled_class_map_confidence_and_report(inputs, tmp_pa
     assert 0 <= statistics.minimumValue <= statistics.maximumValue <= 100
 
 
+def test_classify_writes_the_reconstruction_of_a_model_that_has_one(inputs, tmp_path):
+    model = write_tiny_model(tmp_path / "cloudfree.onnx", reconstruction=True, name="cloudfree")
+    params = classify_params(inputs, tmp_path, MODEL_FILE=str(model), RECONSTRUCTION=str(tmp_path / "cloudfree.tif"))
+    results = processing.run("landfuse:classify", params)
+    reconstruction = QgsRasterLayer(results["RECONSTRUCTION"], "reconstruction")
+    assert reconstruction.isValid() and reconstruction.bandCount() == 9
+
+
 def test_outputs_loaded_by_processing_get_class_names_in_the_legend(inputs, tmp_path):
     project = QgsProject.instance()
     before = set(project.mapLayers())

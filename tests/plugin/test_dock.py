@@ -97,6 +97,17 @@ def test_cancel_stops_the_run_and_leaves_nothing(dock, scenes, qtbot, tmp_path):
     assert "Cancelled" in dock.status_label.text() and dock.run_button.isEnabled()
 
 
+def test_a_failed_run_shows_the_worker_message_and_leaves_nothing(dock, scenes, qtbot, tmp_path):
+    choose(dock, qtbot, *scenes["small"], scenes["tiny"])
+    dock.optical_bands.check_first(3)  # the model needs 9 optical bands
+    with qtbot.waitSignal(dock.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        dock.run_button.click()
+    assert finished.args == ["failed"]
+    assert "BAD_BANDS" in dock.status_label.text() and "9" in dock.status_label.text()
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+    assert not dock.result_layers and dock.run_button.isEnabled()
+
+
 def test_run_without_layers_says_what_to_do(dock):
     dock.start_run()
     assert dock.state == "idle" and "Choose an optical and a SAR layer" in dock.status_label.text()
