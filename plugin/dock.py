@@ -24,7 +24,7 @@ from qgis.core import (
     QgsRasterLayer,
 )
 from qgis.gui import QgsDockWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -44,6 +44,7 @@ from qgis.PyQt.QtWidgets import (
 
 from . import service, settings, tasks
 from .algorithms.classify import DEMO_MODELS, ClassifyAlgorithm
+from .provider import MODELS_FOLDER as DEMO_MODELS_FOLDER
 from .provider import PROVIDER_ID
 from .styling import apply_class_style, apply_confidence_style
 from .widgets import BandPicker, ClassAreaChart, card_html
@@ -193,19 +194,35 @@ class LandFuseDock(QgsDockWidget):
 
     # ----------------------------------------------------------------- models and device
     def refresh_models(self) -> None:
-        """List the shipped demo models, the ``.onnx`` files of the models folder, and "Model file…"."""
+        """List the shipped demo models at once, then the models the worker finds (demo and models folder)."""
+        self._fill_models([(name, name, "") for name in DEMO_MODELS])
+        self._request_card()
+        params = {"folder": settings.load().models_folder or None}
+        tasks.start("LandFuse: models", lambda: service.call("list_models", params), self._on_models, self)
+
+    def _on_models(self, result: dict | None, error: str) -> None:
+        if result is None:
+            return  # the device label already says why the backend is not available
+        entries = [
+            (m["name"], m["name"] if Path(m["path"]).parent == DEMO_MODELS_FOLDER else m["path"], m["description"])
+            for m in result["models"]
+        ]
+        current = self.model_spec()
+        self._fill_models(entries)
+        if current:
+            self.set_model(current)
+        if self.model_spec() != current:
+            self._request_card()
+
+    def _fill_models(self, entries: list[tuple[str, str, str]]) -> None:
+        """``entries``: (label, demo name or file path, description) per model; "Model file…" comes last."""
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
-        for name in DEMO_MODELS:
-            self.model_combo.addItem(name, name)
-        folder = settings.load().models_folder
-        if folder and Path(folder).is_dir():
-            for path in sorted(Path(folder).glob("*.onnx")):
-                if path.stem not in DEMO_MODELS:
-                    self.model_combo.addItem(path.stem, str(path))
+        for label, spec, description in entries:
+            self.model_combo.addItem(label, spec)
+            self.model_combo.setItemData(self.model_combo.count() - 1, description, Qt.ItemDataRole.ToolTipRole)
         self.model_combo.addItem(OTHER_MODEL, "")
         self.model_combo.blockSignals(False)
-        self._request_card()
 
     def set_model(self, spec: str) -> None:
         """Select a model by demo name or file path (a new file is added to the list)."""

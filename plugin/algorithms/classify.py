@@ -149,7 +149,7 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
         feedback.pushInfo(f"Classifying with model {model} on device preference {request['options']['device']}")
         result = service.call("classify", request, feedback)
         paths = {**outputs, **{k: v for k, v in result["outputs"].items() if k in outputs}}
-        report = read_json(paths["report"])
+        report = result.get("report") or read_json(paths["report"])
         self._style_outputs(context, paths, report)
         if report.get("device"):
             feedback.pushInfo(f"Ran on {report['device']}")
@@ -184,8 +184,10 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
 
     def _style_outputs(self, context, paths: dict, report: dict) -> None:
         """Style the class map and confidence when QGIS loads them (the toolbox, the modeler, batch)."""
+        model = report.get("model") or {}
         if will_load(context, paths["output"]):
-            styler = keep_alive(OutputStyler("classes", report.get("classes", [])))
+            name = f"Land cover ({model.get('architecture', '')}-{model.get('variant', '')})" if model else None
+            styler = keep_alive(OutputStyler("classes", report.get("classes", []), name))
             context.layerToLoadOnCompletionDetails(paths["output"]).setPostProcessor(styler)
         if will_load(context, paths["confidence"]):
             styler = keep_alive(OutputStyler("confidence"))

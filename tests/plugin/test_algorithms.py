@@ -88,6 +88,7 @@ def test_outputs_loaded_by_processing_get_class_names_in_the_legend(inputs, tmp_
         by_source = {Path(layer.source()).name: layer for layer in added}
         assert set(by_source) >= {"landcover.tif", "confidence.tif"}
         assert legend_labels(by_source["landcover.tif"]) == CLASS_LABELS
+        assert by_source["landcover.tif"].name() == "Land cover (tiny-test)"
         assert by_source["confidence.tif"].renderer().type() == "singlebandpseudocolor"
         assert Path(results["REPORT"]).is_file()
     finally:

@@ -30,10 +30,13 @@ def scenes(tmp_path_factory, landfuse_provider):
 
 
 @pytest.fixture()
-def dock(qtbot, tmp_path):
-    """A dock writing its runs under ``tmp_path/runs``; the project is emptied afterwards."""
+def dock(qtbot, tmp_path, scenes):
+    """A dock writing its runs under ``tmp_path/runs``, with the test models' folder as models folder."""
     before = settings.load()
-    settings.save(dataclasses.replace(before, output_folder=str(tmp_path / "runs"), use_gpu=False))
+    prefs = dataclasses.replace(
+        before, output_folder=str(tmp_path / "runs"), models_folder=str(scenes["tiny"].parent), use_gpu=False
+    )
+    settings.save(prefs)
     widget = LandFuseDock()
     qtbot.addWidget(widget)
     yield widget
@@ -55,6 +58,8 @@ def choose(dock: LandFuseDock, qtbot, optical: Path, sar: Path, model: Path) -> 
 
 
 def test_run_adds_styled_layers_in_a_group_and_explains(dock, scenes, qtbot, tmp_path):
+    qtbot.waitUntil(lambda: dock.model_combo.findData(str(scenes["slow"])) >= 0, timeout=30_000)  # from list_models
+    assert dock.model_combo.itemText(dock.model_combo.count() - 1) == "Model file…"
     choose(dock, qtbot, *scenes["small"], scenes["tiny"])
     assert "Flooded vegetation" in dock.card_view.toPlainText()
     assert dock.optical_bands.bands() == list(range(1, 10)) and dock.sar_bands.bands() == [1, 2]
