@@ -28,3 +28,12 @@ def pixel_fusion():
     registry.register("pixel_fusion", variants=("lite",), card=lambda v: demo_card("pixel_fusion", v))(PixelFusion)
     yield "pixel_fusion"
     registry._REGISTRY.pop("pixel_fusion")
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Train on one thread: on a busy 2-core machine two spinning OpenMP threads are many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
