@@ -31,7 +31,7 @@ LandFuse fusion model, in the LandFuse backend process (GPU when available, else
 <b>Optical layer</b>, <b>SAR layer</b>: file-based rasters. They may differ in CRS and resolution: the SAR raster \
 is resampled onto the optical grid (or onto the target grid below).
 <b>Optical bands</b>, <b>SAR bands</b>: the bands to feed the model, in the order of the model card (1-based). \
-Leave empty to use the first bands in file order.
+Leave empty to use all bands when their number matches the model, else the bands whose names match the model's.
 <b>Model</b>: a shipped demonstration model (trained on synthetic data: demonstration only, not for mapping).
 <b>Model file</b>: a LandFuse model (.onnx with an embedded model card, or a .pt checkpoint); overrides Model.
 <b>Device</b>: auto (the GPU when usable), cpu or cuda.
