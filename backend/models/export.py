@@ -65,7 +65,8 @@ def export_onnx(model: nn.Module, card: ModelCard, path: str | Path, opset: int 
     card = dataclasses.replace(card, parameters=count_parameters(model))
     wrapper = OnnxContract(model, card).eval()
     size = 2 * card.size_multiple
-    inputs = example_inputs(card, batch=2, height=size, width=size)
+    device = next(model.parameters()).device
+    inputs = {k: v.to(device) for k, v in example_inputs(card, batch=2, height=size, width=size).items()}
     dynamic = {"0": "batch", "2": "height", "3": "width"}
     axes = {name: {int(k): v for k, v in dynamic.items()} for name in (*card.modalities, *card.outputs)}
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
@@ -116,8 +117,9 @@ def onnx_parity(
 
     inputs = example_inputs(card, batch, height, width, seed)
     wrapper = OnnxContract(model, card).eval()
+    device = next(model.parameters()).device
     with torch.no_grad():
-        expected = wrapper(*inputs.values())
+        expected = [t.cpu() for t in wrapper(*(v.to(device) for v in inputs.values()))]
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = session.run(list(card.outputs), {k: v.numpy() for k, v in inputs.items()})
     return {name: float(np.abs(g - e.numpy()).max()) for name, g, e in zip(card.outputs, got, expected, strict=True)}
