@@ -14,6 +14,10 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
 from ...common.card import ModelCard
 from ..data import open_dataset
 from ..evaluation import evaluate_model
@@ -24,13 +28,14 @@ from .loop import TrainConfig, TrainResult, load_checkpoint, train
 
 DEMO_ARCHITECTURES = ("claire", "specsar_former", "cloudseg", "edc")
 BUNDLED_MODELS = Path(__file__).resolve().parents[2] / "resources" / "models"
+HALF_MIN_ELEMENTS = 1024
 
 
 @dataclass(frozen=True)
 class DemoRecipe:
     """Data and optimisation of the demo training runs (the same for every architecture)."""
 
-    train_scenes: int = 48
+    train_scenes: int = 96
     scene_size: int = 96
     train_cloud_cover: tuple[float, float] = (0.0, 0.6)
     val_scenes: int = 4
@@ -38,8 +43,8 @@ class DemoRecipe:
     val_cloud_cover: tuple[float, float] = (0.3, 0.6)
     crop_size: int = 64
     batch_size: int = 8
-    epochs: int = 12
-    teacher_epochs: int = 4
+    epochs: int = 40
+    teacher_epochs: int = 12
     lr: float = 2e-3
     schedule: str = "poly"
     seed: int = 0
@@ -111,17 +116,45 @@ def demo_card(result: TrainResult, recipe: DemoRecipe) -> ModelCard:
     description = (
         f"{card.description}. Demo weights trained for {recipe.epochs} epochs on {recipe.train_scenes} synthetic "
         f"scenes ({recipe.crop_size} px crops) by scripts/train_demo_models.py; they show the workflow and are "
-        "not a land-cover product."
+        "not a land-cover product. Weights stored as float16 in the ONNX file (computation in float32)."
     )
     return dataclasses.replace(card, training_data=DEMO_TRAINING_DATA, metrics=metrics, description=description)
 
 
 def export_demo_model(result: TrainResult, recipe: DemoRecipe, out_dir: str | Path = BUNDLED_MODELS) -> Path:
-    """Export the trained student/model as ``<out_dir>/<arch>-lite.onnx`` with the demo card."""
+    """Export the trained student/model as ``<out_dir>/<arch>-lite.onnx`` with the demo card, float16 weights."""
     card = demo_card(result, recipe)
     model = build_model(card)
     model.load_state_dict(load_checkpoint(result.checkpoint)["state_dict"])
-    return export_onnx(model.eval(), card, Path(out_dir) / f"{card.name}.onnx")
+    return store_weights_as_float16(export_onnx(model.eval(), card, Path(out_dir) / f"{card.name}.onnx"))
+
+
+def store_weights_as_float16(path: Path, min_elements: int = HALF_MIN_ELEMENTS) -> Path:
+    """Rewrite an ONNX file with its large float32 weights stored as float16, cast back at load time.
+
+    Halves the file (the demo files ship in the repository) while inputs, outputs and arithmetic
+    stay float32; each weight of at least ``min_elements`` values becomes a float16 initializer
+    followed by a ``Cast`` to float32 under the original name. Metadata (the card) is kept.
+    """
+    model = onnx.load(str(path))
+    graph = model.graph
+    casts, kept = [], []
+    for initializer in graph.initializer:
+        values = numpy_helper.to_array(initializer)
+        if initializer.data_type != onnx.TensorProto.FLOAT or values.size < min_elements:
+            kept.append(initializer)
+            continue
+        half = numpy_helper.from_array(values.astype(np.float16), f"{initializer.name}__float16")
+        kept.append(half)
+        casts.append(helper.make_node("Cast", [half.name], [initializer.name], to=onnx.TensorProto.FLOAT))
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save_model(model, str(path), save_as_external_data=False)
+    return path
 
 
 def held_out_scores(runner, recipe: DemoRecipe) -> dict:

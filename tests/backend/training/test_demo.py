@@ -1,6 +1,7 @@
 """Demo-weight helpers: a tiny run of the recipe exported to ONNX with the demo card."""
 
 import numpy as np
+import onnx
 
 from landfuse.backend.models.presets import DEMO_TRAINING_DATA
 from landfuse.backend.runners import OnnxRunner
@@ -18,6 +19,8 @@ def test_tiny_recipe_exports_an_onnx_model_with_the_demo_card(pixel_fusion, tmp_
     assert card.training_data == DEMO_TRAINING_DATA == "synthetic training data: demonstration only, not for mapping"
     assert card.metrics["synthetic_validation"]["miou"] is not None and card.parameters > 0
     assert "30-60 % cloud" in card.metrics["evaluated_on"]
+    weights = onnx.load(str(path)).graph.initializer
+    assert any(w.data_type == onnx.TensorProto.FLOAT16 for w in weights)  # stored as float16 to stay small
     scores = held_out_scores(runner, TINY)
     assert scores["miou"] == card.metrics["synthetic_validation"]["miou"] or np.isclose(
         scores["miou"], card.metrics["synthetic_validation"]["miou"], atol=1e-3
