@@ -194,14 +194,13 @@ class CloudSeg(nn.Module):
         sar_stages = self.sar_stream.encoder.stages
         cross_stages = self.cross_stream.encoder.stages
         x1, x2, c = optical, sar, None
-        f1, f2, fc = [], [], []
+        f1, fc = [], []  # the SAR features feed no decoder, as in the official code
         for i, fuse in enumerate(self.fuse_blocks):
             x1, x2 = optical_stages[i](x1), sar_stages[i](x2)
             if c is not None:
                 c = cross_stages[i](c)
             x1, x2, c = fuse(x1, x2, c)
             f1.append(x1)
-            f2.append(x2)
             fc.append(c)
         decoded = self.cross_stream.decoder(fc)
         out = {"logits": self.cross_stream.segmentation_head(decoded)}
