@@ -40,7 +40,7 @@ from ...common.card import ModelCard
 from ..errors import CardMismatchError
 from .blocks.mit import MiTConfig, MiTEncoder
 from .blocks.unet import UNetDecoder
-from .presets import demo_card, m3m_cr_card
+from .presets import cloud_model_card, teacher_split
 from .registry import register
 
 CLOUDSEG_VARIANTS = ("paper", "lite", "paper_teacher", "lite_teacher")
@@ -213,25 +213,21 @@ class CloudSeg(nn.Module):
 
 def cloudseg_card(variant: str) -> ModelCard:
     """Default cards: ``paper*`` on M3M-CR inputs (PlanetScope 4 + S1 2 bands, 6 classes), ``lite*`` on the demo set."""
-    teacher = variant.endswith("_teacher")
-    outputs = ("logits",) if teacher else ("logits", "reconstruction")
+    size, teacher = teacher_split(variant)
     role = (
         "teacher: no spatial gate and no cloud-removal head, trained on cloud-free optical"
         if teacher
         else "student: segmentation plus cloud removal, distilled from the teacher"
     )
-    fields = dict(
-        outputs=outputs,
+    return cloud_model_card(
+        "cloudseg",
+        variant,
         description=f"CloudSeg {variant} ({role}); three MiT + U-Net streams with FuseBlocks, as the official code",
-        reconstruction_notes=NOTES if variant.startswith("paper") else f"{NOTES} Lite widths are ours.",
+        reconstruction_notes=NOTES if size == "paper" else f"{NOTES} Lite widths are ours.",
     )
-    if variant.startswith("paper"):
-        return m3m_cr_card("cloudseg", variant, **fields)
-    return demo_card("cloudseg", variant, **fields)
 
 
 @register("cloudseg", variants=CLOUDSEG_VARIANTS, card=cloudseg_card)
 def build_cloudseg(card: ModelCard) -> CloudSeg:
-    optical, sar = require_both_modalities(card)
-    size = card.variant.removesuffix("_teacher")
-    return CloudSeg(optical, sar, card.num_classes, CONFIGS[size], teacher=card.variant.endswith("_teacher"))
+    size, teacher = teacher_split(card.variant)
+    return CloudSeg(*require_both_modalities(card), card.num_classes, CONFIGS[size], teacher=teacher)

@@ -47,7 +47,7 @@ from .blocks.carrier import CarrierTokenStage
 from .blocks.mit import MiTStage, drop_path_schedule
 from .blocks.unet import UNetDecoder
 from .cloudseg import require_both_modalities, wants_features
-from .presets import demo_card, m3m_cr_card
+from .presets import cloud_model_card, teacher_split
 from .registry import register
 
 EDC_VARIANTS = ("paper", "lite", "paper_teacher", "lite_teacher")
@@ -224,21 +224,17 @@ class EDC(nn.Module):
 
 def edc_card(variant: str) -> ModelCard:
     """Default cards: ``paper*`` on M3M-CR inputs (as CloudSeg ``paper``), ``lite*`` on the demo set."""
-    teacher = variant.endswith("_teacher")
-    outputs = ("logits",) if teacher else ("logits", "reconstruction")
+    _, teacher = teacher_split(variant)
     role = "teacher (no cloud-removal decoder)" if teacher else "student with cloud removal"
-    fields = dict(
-        outputs=outputs,
+    return cloud_model_card(
+        "edc",
+        variant,
         description=f"EDC {variant}, {role}: reconstruction from the abstract on the CloudSeg skeleton",
         reconstruction_notes=RECONSTRUCTION_NOTES,
     )
-    if variant.startswith("paper"):
-        return m3m_cr_card("edc", variant, **fields)
-    return demo_card("edc", variant, **fields)
 
 
 @register("edc", variants=EDC_VARIANTS, card=edc_card)
 def build_edc(card: ModelCard) -> EDC:
-    optical, sar = require_both_modalities(card)
-    size = card.variant.removesuffix("_teacher")
-    return EDC(optical, sar, card.num_classes, CONFIGS[size], teacher=card.variant.endswith("_teacher"))
+    size, teacher = teacher_split(card.variant)
+    return EDC(*require_both_modalities(card), card.num_classes, CONFIGS[size], teacher=teacher)

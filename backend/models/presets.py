@@ -80,3 +80,17 @@ def m3m_cr_card(architecture: str, variant: str, **fields) -> ModelCard:
         training_data="M3M-CR (Xu et al. 2024): PlanetScope + Sentinel-1 + ESA WorldCover labels",
     )
     return _card(architecture, variant, base, fields)
+
+
+def teacher_split(variant: str) -> tuple[str, bool]:
+    """``"lite_teacher"`` -> ``("lite", True)``; ``"paper"`` -> ``("paper", False)``."""
+    return variant.removesuffix("_teacher"), variant.endswith("_teacher")
+
+
+def cloud_model_card(architecture: str, variant: str, **fields) -> ModelCard:
+    """Card of a cloud-aware model (CloudSeg, EDC): ``paper*`` on M3M-CR inputs, ``lite*`` on the demo set;
+    students output ``logits`` and ``reconstruction``, teachers (``*_teacher``) only ``logits``."""
+    size, teacher = teacher_split(variant)
+    outputs = ("logits",) if teacher else ("logits", "reconstruction")
+    make = m3m_cr_card if size == "paper" else demo_card
+    return make(architecture, variant, outputs=outputs, **fields)
