@@ -50,6 +50,7 @@ from .blocks.mlp_decoder import MLPDecoder
 from .cloudseg import require_both_modalities
 from .presets import demo_card
 from .registry import register
+from .specsar_former import init_decoder_weights
 
 CLAIRE_VARIANTS = ("paper", "lite")
 
@@ -123,8 +124,8 @@ class Claire(nn.Module):
             CrossModalAttentionFusion(d, h, r) for d, h, r in zip(cfg.dims, cfg.heads, cfg.sr_ratios, strict=True)
         )
         self.decoder = MLPDecoder(cfg.dims, config.decoder_dim, num_classes)
-        for module in (self.fusion, self.decoder):
-            module.apply(init_transformer_weights)
+        self.fusion.apply(init_transformer_weights)
+        init_decoder_weights(self.decoder)
 
     def forward(self, optical: Tensor, sar: Tensor) -> dict[str, Tensor]:
         optical_features = self.optical_encoder(optical)

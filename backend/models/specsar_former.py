@@ -23,10 +23,11 @@ list is a reconstruction (also written in the model card's ``reconstruction_note
   go back into their own branch for the next stage (the "split").
 - MMAM = CMX's Feature Fusion Module at the multispectral width: per-token mutual cross-attention
   (each modality's queries read the other's global key-value context, linear in the number of
-  tokens, channel reduction 2) and a channel embedding that merges both into one fused map per
-  stage (the "fusion"), which alone feeds the decoder.
+  tokens, averaged rather than summed over tokens so it does not depend on the tile size, channel
+  reduction 2) and a channel embedding that merges both into one fused map per stage (the
+  "fusion"), which alone feeds the decoder.
 - Decoder: SegFormer's all-MLP decoder with embedding 768 (SegFormer-B2..B5), logits upsampled
-  bilinearly from stride 4 to the input size.
+  bilinearly from stride 4 to the input size; classifier initialised N(0, 0.01) as in mmseg.
 - Loss: focal, gamma 2, no alpha (``losses.segmentation.FocalLoss``); the paper's values are unknown.
 
 Resulting size with the Dynamic World inputs (9 S2 bands, VV/VH, 9 classes): see
@@ -89,7 +90,8 @@ PAPER_NOTES = (
     "ratios 2-2-1-1 (finer attention keys) because the paper's 109.59 G at 26.70 M parameters is 1.8x "
     "SegFormer-B2's compute per parameter; DMEM = bidirectional CMX feature rectification (channel + spatial "
     "weights, reduction 4, lambda 0.5) with 1x1 projections between the unequal widths, fed back into both "
-    "branches; MMAM = CMX feature fusion (mutual efficient cross-attention, reduction 2, channel embedding) "
+    "branches; MMAM = CMX feature fusion (mutual efficient cross-attention with the key-value context averaged "
+    "over tokens so it does not depend on tile size, reduction 2, channel embedding) "
     "into one fused map per stage; SegFormer all-MLP decoder, embedding 768; focal loss gamma 2. "
     "With 9 Sentinel-2 bands, VV/VH and 9 classes: parameters within 2 % of 26.70 M and multiply-accumulates "
     "at 512 x 512 within 10 % of 109.59 G (convolutions, linear layers and attention products)."
@@ -99,6 +101,17 @@ PAPER_NOTES = (
 def _projection(in_dim: int, out_dim: int) -> nn.Module:
     """1x1 convolution between widths, without bias so that a zero map projects to zero."""
     return nn.Identity() if in_dim == out_dim else nn.Conv2d(in_dim, out_dim, 1, bias=False)
+
+
+def init_decoder_weights(decoder: MLPDecoder) -> None:
+    """Transformer initialisation for the projections; N(0, 0.01) for the classifier (mmseg's decode heads).
+
+    A fan-out initialised classifier over 512-768 channels starts with logits in the hundreds,
+    which saturates the softmax of the focal loss; near-zero logits start every class equal.
+    """
+    decoder.apply(init_transformer_weights)
+    nn.init.normal_(decoder.classifier.weight, std=0.01)
+    nn.init.zeros_(decoder.classifier.bias)
 
 
 class DualModalEnhancement(nn.Module):
@@ -140,8 +153,11 @@ class DualModalEnhancement(nn.Module):
 class MutualCrossAttention(nn.Module):
     """Efficient (linear) cross-attention in both directions on tokens ``[B, N, C]``.
 
-    Each modality's keys/values are summarised into a per-head context ``softmax_N(K^T V)`` of size
-    ``d x d``; the other modality's queries read it. Cost is linear in ``N`` (CMX's CrossAttention).
+    Each modality's keys/values are summarised into a per-head context ``softmax(K^T V / N)`` of size
+    ``d x d`` (softmax over its rows); the other modality's queries read it. Cost is linear in ``N``
+    (CMX's CrossAttention). CMX sums over the ``N`` tokens; the mean used here keeps the context
+    from sharpening with the tile size, so a model trained on small crops behaves the same on
+    large tiles.
     """
 
     def __init__(self, dim: int, num_heads: int) -> None:
@@ -159,7 +175,7 @@ class MutualCrossAttention(nn.Module):
 
     def _context(self, kv: Tensor) -> Tensor:
         keys, values = (self._heads(t) for t in kv.chunk(2, dim=-1))
-        return (keys.transpose(-2, -1) @ values * self.scale).softmax(dim=-2)
+        return (keys.transpose(-2, -1) @ values * (self.scale / keys.shape[2])).softmax(dim=-2)
 
     def forward(self, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
         batch, n, channels = a.shape
@@ -221,8 +237,9 @@ class SpecSARFormer(nn.Module):
             for m, s, h in zip(ms_dims, sar_dims, config.optical.heads, strict=True)
         )
         self.decoder = MLPDecoder(ms_dims, config.decoder_dim, num_classes)
-        for module in (self.enhance, self.aggregate, self.decoder):
+        for module in (self.enhance, self.aggregate):
             module.apply(init_transformer_weights)
+        init_decoder_weights(self.decoder)
 
     def forward(self, optical: Tensor, sar: Tensor) -> dict[str, Tensor]:
         ms, radar, fused = optical, sar, []
