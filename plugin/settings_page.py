@@ -88,10 +88,16 @@ class LandFuseOptionsPage(QgsOptionsPageWidget):
         self.diagnostics.setPlainText(diagnostics_text(result))
 
 
-def diagnostics_text(result: dict) -> str:
-    """The worker's diagnostics as text to paste into a bug report."""
-    report = result.get("text") or result.get("report")
-    return report if isinstance(report, str) else json.dumps(result, indent=2, sort_keys=True)
+def diagnostics_text(report: dict, indent: str = "") -> str:
+    """The diagnostics report as indented ``key: value`` lines, to paste into a bug report."""
+    lines = []
+    for key, value in report.items():
+        if isinstance(value, dict) and value:
+            lines.append(f"{indent}{key}:")
+            lines.append(diagnostics_text(value, indent + "  "))
+        else:
+            lines.append(f"{indent}{key}: {json.dumps(value) if isinstance(value, list | dict) else value}")
+    return "\n".join(lines)
 
 
 def _file_widget(mode, value: str, file_filter: str = "") -> QgsFileWidget:

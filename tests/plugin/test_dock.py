@@ -131,4 +131,4 @@ def test_options_page_check_backend_shows_the_worker_diagnostics(qtbot, landfuse
     finally:
         settings.save(before)
     text = page.diagnostics.toPlainText()
-    assert '"onnxruntime"' in text and '"worker_pid"' in text and "did not answer" not in text
+    assert "\n    onnxruntime: " in text and "worker_pid: " in text and "did not answer" not in text
