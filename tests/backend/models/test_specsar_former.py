@@ -5,7 +5,11 @@ import torch
 
 from landfuse.backend.models.profiling import count_macs, count_parameters
 from landfuse.backend.models.registry import build_model, default_card
-from landfuse.backend.models.specsar_former import DualModalEnhancement, MutualModalAggregation
+from landfuse.backend.models.specsar_former import (
+    DualModalEnhancement,
+    MutualCrossAttention,
+    MutualModalAggregation,
+)
 from tests.backend.models.fusion_checks import assert_lite_uses_both_inputs
 
 PAPER_PARAMETERS = 26.70e6
@@ -62,6 +66,16 @@ def test_mmam_fuses_both_modalities_at_the_multispectral_width():
     assert fused.shape == (2, 32, 8, 12)
     assert not torch.allclose(mmam(ms, sar + 1.0), fused, atol=1e-4)
     assert not torch.allclose(mmam(ms + 1.0, sar), fused, atol=1e-4)
+
+
+def test_mutual_attention_context_does_not_depend_on_tile_size():
+    torch.manual_seed(0)
+    attention = MutualCrossAttention(dim=8, num_heads=2).eval()
+    a, b = torch.randn(1, 20, 8), torch.randn(1, 20, 8)
+    read_a, read_b = attention(a, b)
+    read_a2, read_b2 = attention(a.repeat(1, 2, 1), b.repeat(1, 2, 1))  # the same scene seen twice
+    assert torch.allclose(read_a2, read_a.repeat(1, 2, 1), atol=1e-6)
+    assert torch.allclose(read_b2, read_b.repeat(1, 2, 1), atol=1e-6)
 
 
 def test_lite_logits_depend_on_both_inputs_at_h_not_w():
