@@ -19,3 +19,23 @@ def assert_lite_uses_both_inputs(name: str, height: int, width: int) -> None:
         assert logits.shape == (1, card.num_classes, height, width)
         assert not torch.allclose(model(optical, sar.flip(-1))["logits"], logits, atol=1e-5)
         assert not torch.allclose(model(optical.flip(-1), sar)["logits"], logits, atol=1e-5)
+
+
+def assert_training_lowers_loss(name: str, loss_fn: torch.nn.Module, steps: int = 4) -> None:
+    """A few AdamW steps of the ``lite`` model on one synthetic batch lower its own loss."""
+    card = default_card(name, "lite")
+    torch.manual_seed(0)
+    model = build_model(card).train()
+    optical = torch.randn(2, len(card.optical_bands), 64, 64)
+    sar = torch.randn(2, len(card.sar_bands), 64, 64)
+    target = (optical[:, 0] > 0).long() + 2 * (sar[:, 0] > 0).long()  # classes 0..3, the others absent
+    target[:, :8] = 255  # a nodata strip
+    optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn(model(optical, sar)["logits"], target)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]

@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from landfuse.backend.models.claire import CrossModalAttentionFusion
+from landfuse.backend.models.losses.segmentation import RIFTLoss
 from landfuse.backend.models.profiling import count_parameters
 from landfuse.backend.models.registry import build_model, default_card
-from tests.backend.models.fusion_checks import assert_lite_uses_both_inputs
+from tests.backend.models.fusion_checks import assert_lite_uses_both_inputs, assert_training_lowers_loss
 
 
 def test_paper_size_is_the_one_its_card_states():
@@ -46,3 +47,7 @@ def test_cmaf_gate_chooses_between_the_attended_streams(bias, pick):
 
 def test_lite_logits_depend_on_both_inputs_at_h_not_w():
     assert_lite_uses_both_inputs("claire", 160, 64)
+
+
+def test_lite_training_steps_lower_its_loss():
+    assert_training_lowers_loss("claire", RIFTLoss())

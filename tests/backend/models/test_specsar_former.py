@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from landfuse.backend.models.losses.segmentation import FocalLoss
 from landfuse.backend.models.profiling import count_macs, count_parameters
 from landfuse.backend.models.registry import build_model, default_card
 from landfuse.backend.models.specsar_former import (
@@ -10,7 +11,7 @@ from landfuse.backend.models.specsar_former import (
     MutualCrossAttention,
     MutualModalAggregation,
 )
-from tests.backend.models.fusion_checks import assert_lite_uses_both_inputs
+from tests.backend.models.fusion_checks import assert_lite_uses_both_inputs, assert_training_lowers_loss
 
 PAPER_PARAMETERS = 26.70e6
 PAPER_MACS_512 = 109.59e9
@@ -80,3 +81,7 @@ def test_mutual_attention_context_does_not_depend_on_tile_size():
 
 def test_lite_logits_depend_on_both_inputs_at_h_not_w():
     assert_lite_uses_both_inputs("specsar_former", 64, 160)
+
+
+def test_lite_training_steps_lower_its_loss():
+    assert_training_lowers_loss("specsar_former", FocalLoss(gamma=2.0))
