@@ -300,12 +300,14 @@ def train(
     card = default_card(config.architecture, config.variant, **config.card_overrides)
     path = out_dir / f"{card.name}.pt"
     state = load_checkpoint(resume) if resume else None
-    teacher_name = teacher_variant(config.architecture, config.variant) if config.distill else None
+    resumed_phase = state.get("phase") if state else None
+    distill = config.distill and resumed_phase != "model"  # a run resumed without its teacher stays without
+    teacher_name = teacher_variant(config.architecture, config.variant) if distill else None
     teacher_model, teacher_path = None, None
     if teacher_name:
         teacher_card = default_card(config.architecture, teacher_name, **config.card_overrides)
         phase = _Phase("teacher", teacher_card, config, device, log, progress)
-        if state is not None and state.get("phase") == "student":
+        if resumed_phase == "student":
             teacher_path = Path(state["teacher_checkpoint"])
             phase.model.load_state_dict(load_checkpoint(teacher_path)["state_dict"])
         else:
