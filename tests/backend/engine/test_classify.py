@@ -140,3 +140,20 @@ def test_existing_output_is_replaced_only_on_success(scene, tiny_runner, tmp_pat
     with rasterio.open(out) as dst:
         assert dst.count == 1
     assert not [p for p in Path(tmp_path).iterdir() if p.name.endswith(".partial")]
+
+
+def test_raster_smaller_than_a_tile_is_padded(tiny_runner, tmp_path):
+    from tests.backend.engine.helpers import write_optical
+
+    optical = write_optical(tmp_path / "small.tif", 40, 50, nodata_patch=False)
+    sar = write_sar(tmp_path / "small_sar.tif", 40, 50, nan_patch=False)
+    expected, valid, streamed, _ = reference(tiny_runner, optical, sar, OPTIONS)
+    assert valid.all() and np.abs(streamed - expected).max() <= 1e-5
+    fractions = []
+    report = classify(
+        optical, sar, tiny_runner, tmp_path / "map.tif", options=OPTIONS, progress=lambda f, m: fractions.append(f)
+    )
+    assert report["windows"]["total"] == 1 and report["grid"]["width"] == 50
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    with rasterio.open(tmp_path / "map.tif") as dst:
+        np.testing.assert_array_equal(dst.read(1), expected.argmax(axis=0))
