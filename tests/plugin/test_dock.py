@@ -13,9 +13,10 @@ from qgis.PyQt.QtWidgets import QApplication
 from landfuse.plugin import settings
 from landfuse.plugin.dock import LandFuseDock
 from landfuse.plugin.styling import class_label, legend_labels
-from tests.plugin.helpers import tiny_card, write_scene, write_tiny_model
+from tests.plugin.helpers import write_scene, write_tiny_model
 
 RUN_TIMEOUT_MS = 90_000
+DEMO_MODEL = "claire-lite"  # shipped in resources/models
 
 
 @pytest.fixture(scope="module")
@@ -48,20 +49,27 @@ def dock(qtbot, tmp_path, scenes):
     settings.save(before)
 
 
-def choose(dock: LandFuseDock, qtbot, optical: Path, sar: Path, model: Path) -> None:
+def choose(dock: LandFuseDock, qtbot, optical: Path, sar: Path, model: str) -> None:
+    """Pick the two layers and a model (demo name or file) in the dock; wait for the model's card."""
     optical_layer, sar_layer = QgsRasterLayer(str(optical), "S2"), QgsRasterLayer(str(sar), "S1")
     QgsProject.instance().addMapLayers([optical_layer, sar_layer])
     dock.optical_combo.setLayer(optical_layer)
     dock.sar_combo.setLayer(sar_layer)
-    dock.set_model(str(model))
-    qtbot.waitUntil(lambda: dock.card is not None and dock.card["architecture"] == model.stem, timeout=30_000)
+    dock.set_model(model)
+    stem = Path(model).stem
+    qtbot.waitUntil(
+        lambda: dock.card is not None and stem in (dock.card["architecture"], f"{dock.card['architecture']}-lite"),
+        timeout=30_000,
+    )
 
 
-def test_run_adds_styled_layers_in_a_group_and_explains(dock, scenes, qtbot, tmp_path):
+def test_run_with_a_demo_model_adds_styled_layers_in_a_group_and_explains(dock, scenes, qtbot, tmp_path):
     qtbot.waitUntil(lambda: dock.model_combo.findData(str(scenes["slow"])) >= 0, timeout=30_000)  # from list_models
+    assert dock.model_combo.findData(DEMO_MODEL) >= 0
     assert dock.model_combo.itemText(dock.model_combo.count() - 1) == "Model file…"
-    choose(dock, qtbot, *scenes["small"], scenes["tiny"])
-    assert "Flooded vegetation" in dock.card_view.toPlainText()
+    choose(dock, qtbot, *scenes["small"], DEMO_MODEL)
+    card_labels = {c["id"]: class_label(c) for c in dock.card["classes"]}
+    assert "Flooded vegetation" in dock.card_view.toPlainText() and "synthetic" in dock.card_view.toPlainText()
     assert dock.optical_bands.bands() == list(range(1, 10)) and dock.sar_bands.bands() == [1, 2]
     qtbot.waitUntil(lambda: "checking" not in dock.device_label.text(), timeout=30_000)
     assert dock.device_label.text() == "Device: CPU"
@@ -72,16 +80,16 @@ def test_run_adds_styled_layers_in_a_group_and_explains(dock, scenes, qtbot, tmp
     assert finished.args == ["done"], dock.status_label.text()
 
     group = QgsProject.instance().layerTreeRoot().children()[0]
-    assert isinstance(group, QgsLayerTreeGroup) and group.name().startswith("LandFuse tiny")
+    assert isinstance(group, QgsLayerTreeGroup) and group.name().startswith(f"LandFuse {DEMO_MODEL}")
     class_map, confidence = (node.layer() for node in group.findLayers())
     assert isinstance(class_map.renderer(), QgsPalettedRasterRenderer)
-    assert legend_labels(class_map) == {c.id: class_label({"name": c.name}) for c in tiny_card().classes}
+    assert legend_labels(class_map) == card_labels and len(card_labels) == 9
     assert confidence.renderer().type() == "singlebandpseudocolor"
     assert dock.progress.value() == 100 and dock.run_button.isEnabled()
 
     text = dock.explanation
     assert len(text.split()) > 10 and "Explanation" in dock.explanation_view.toPlainText()
-    assert dock.chart.classes and {c["name"] for c in dock.chart.classes} <= {c.name for c in tiny_card().classes}
+    assert dock.chart.classes and {class_label(c) for c in dock.chart.classes} <= set(card_labels.values())
     assert "mean confidence" in dock.summary_label.text()
     dock.copy_explanation()
     assert QApplication.clipboard().text() == text
@@ -90,7 +98,7 @@ def test_run_adds_styled_layers_in_a_group_and_explains(dock, scenes, qtbot, tmp
 
 
 def test_cancel_stops_the_run_and_leaves_nothing(dock, scenes, qtbot, tmp_path):
-    choose(dock, qtbot, *scenes["large"], scenes["slow"])
+    choose(dock, qtbot, *scenes["large"], str(scenes["slow"]))
     layers_before = set(QgsProject.instance().mapLayers())
     with qtbot.waitSignal(dock.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         dock.run_button.click()
@@ -103,7 +111,7 @@ def test_cancel_stops_the_run_and_leaves_nothing(dock, scenes, qtbot, tmp_path):
 
 
 def test_a_failed_run_shows_the_worker_message_and_leaves_nothing(dock, scenes, qtbot, tmp_path):
-    choose(dock, qtbot, *scenes["small"], scenes["tiny"])
+    choose(dock, qtbot, *scenes["small"], str(scenes["tiny"]))
     dock.optical_bands.check_first(3)  # the model needs 9 optical bands
     with qtbot.waitSignal(dock.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         dock.run_button.click()
