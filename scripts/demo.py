@@ -44,15 +44,15 @@ def backend(*args: str) -> subprocess.CompletedProcess:
     return run([PYTHON, "-m", "landfuse.backend", *args])
 
 
-def prepare_inputs(out: Path) -> dict[str, tuple[Path, Path]]:
+def prepare_inputs(out: Path, size: int) -> dict[str, tuple[Path, Path]]:
     """``{name: (optical, sar)}`` for the real sample and the synthetic scene (cached between runs)."""
     inputs = out / "inputs"
     backend("samples", "--out", str(inputs / "bigearthnet"), "--cache", str(out / "cache"))
     real = inputs / "bigearthnet"
-    synthetic = inputs / f"synthetic-{SYNTHETIC_SIZE}"
+    synthetic = inputs / f"synthetic-{size}"
     scene = "synthetic-7.tif"
     if not (synthetic / "cloud_mask" / scene).exists():
-        backend("synth", "--size", str(SYNTHETIC_SIZE), "--cloud-cover", "0.4", "--seed", "7", "--out", str(synthetic))
+        backend("synth", "--size", str(size), "--cloud-cover", "0.4", "--seed", "7", "--out", str(synthetic))
     return {
         "bigearthnet": (real / f"{REAL_SAMPLE}_optical.tif", real / f"{REAL_SAMPLE}_sar.tif"),
         "synthetic": (synthetic / "optical" / scene, synthetic / "sar" / scene),
@@ -74,7 +74,7 @@ def qgis_env(profile: Path, plugins: Path) -> dict:
 def qgis_algorithm(env: dict, algorithm: str, params: dict[str, str]) -> dict:
     """Run one Processing algorithm through qgis_process and return its outputs."""
     args = [f"--{key}={value}" for key, value in params.items()]
-    result = run([QGIS_PROCESS, "--json", "run", f"landfuse:{algorithm}", "--", *args], env)
+    result = run([QGIS_PROCESS, "--json", "run", f"landfuse:{algorithm}", *args], env)
     return json.loads(result.stdout[result.stdout.index("{") :])["results"]
 
 
@@ -133,10 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "demo-output")
     parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--synthetic-size", type=int, default=SYNTHETIC_SIZE, help="side of the synthetic scene (px)")
     args = parser.parse_args(argv)
     out = args.out.resolve()
     step("Preparing the embedded inputs (real BigEarthNet S1/S2 pair, synthetic cloudy scene)")
-    inputs = prepare_inputs(out)
+    inputs = prepare_inputs(out, args.synthetic_size)
     with tempfile.TemporaryDirectory(prefix="landfuse-demo-profile-") as profile:
         env = qgis_env(Path(profile), out / "plugins")
         jobs = []
