@@ -76,6 +76,21 @@ class WindowPlan:
         """Blend weights, float32 [window_height, window_width], all > 0."""
         return np.outer(ramp_weights(self.window_height, self.overlap), ramp_weights(self.window_width, self.overlap))
 
+    def weight_sums(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row and per-column sums of the 1-D blend weights over all windows, float32 [height], [width];
+        their outer product is the total weight of every pixel."""
+        sums = []
+        for length, starts, size in (
+            (self.height, self.row_starts, self.window_height),
+            (self.width, self.col_starts, self.window_width),
+        ):
+            total = np.zeros(length, np.float32)
+            ramp = ramp_weights(size, self.overlap)
+            for start in starts:
+                total[start : start + size] += ramp
+            sums.append(total)
+        return sums[0], sums[1]
+
     @cached_property
     def max_carry_rows(self) -> int:
         """Most rows one tile row shares with the next (what the streaming accumulator keeps)."""
