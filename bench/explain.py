@@ -203,6 +203,7 @@ def _constraint(llm) -> dict:
         'placeholder ::= "{" (' + " | ".join(f'"{k}"' for k in keys) + ') "}"\n'
     )
     llama = llm._llama
+    llm.complete(prompt, max_tokens=1, temperature=0.0, seed=0)  # evaluate the shared prompt once
     result = {}
     for label in ("free", "token_mask", "gbnf_grammar"):
         start = time.perf_counter()
@@ -222,7 +223,8 @@ def _constraint(llm) -> dict:
                 max_tokens=40,
                 temperature=0.0,
                 seed=0,
-                fact_keys=keys if label == "token_mask" else None,
+                facts=facts if label == "token_mask" else None,
+                answer=opening(facts),
                 sentences=2,
             ).generated_tokens
         seconds = time.perf_counter() - start

@@ -14,7 +14,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="GGUF chat model, e.g. Phi-3-mini-4k-instruct-q4.gguf (default: SmolLM2)")
     parser.add_argument("--out", help="Markdown file to write (default: print the Markdown)")
     parser.add_argument("--json", help="JSON record to write: text, grounded, fallback used, tokens, latency")
-    parser.add_argument("--attempts", type=int, default=3, help="language model attempts before the template")
+    parser.add_argument(
+        "--attempts",
+        type=int,
+        default=3,
+        help="language model attempts before the template (0: template only, no model)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="CPU threads for the language model")
     parser.add_argument("--cpu", action="store_true", help="keep the language model on the CPU")

@@ -3,13 +3,19 @@
 A logits processor masks, at every step, each token that would leave the allowed language:
 
 - outside a placeholder: tokens of letters, spaces and ``, ; : ' ( ) / - .`` only (no digit, no
-  ``%``, no newline, no markup), or such a token ending in ``{`` (opens a placeholder);
-- inside a placeholder: only tokens that continue the name of a fact toward its closing ``}``;
+  ``%``, no newline, no markup), minus whole-word tokens of land-cover classes this map does not
+  hold and of spelled-out quantities (``grounding.banned_words``); a token ending in ``{`` opens a
+  placeholder, allowed only when some fact may follow the words written so far;
+- inside a placeholder: only tokens that continue the key of a fact that may follow those words
+  (``grounding.placeholder_problems``: ``crops (mean confidence {`` can only become ``{conf:crops}``);
+- right after a placeholder: a token starting with ``)``, ``,``, ``.`` or ``;``, so that no words can
+  re-attribute the number (``58.0% of the trees``);
 - after ``sentences`` full stops: only the end-of-text token.
 
-This is what a llama.cpp GBNF grammar would express, but a grammar is checked against the whole
-vocabulary in C at every step (49k tokens for SmolLM2: 2 to 5 times slower generation on 2 CPU
-cores, measured), while this mask is one vectorised numpy operation per step.
+A llama.cpp GBNF grammar can express the first two rules but not the ones that depend on the words
+before a placeholder, and it is checked against the whole vocabulary in C at every step, which is
+slower than this mask (one vectorised numpy operation per step) on 2 CPU cores; see
+``bench/explain.py``.
 """
 
 from __future__ import annotations
@@ -18,19 +24,26 @@ import re
 
 import numpy as np
 
+from .facts import Facts
+from .grounding import banned_words, lead_of, placeholder_problems
+
 _PLAIN = re.compile(r"^[A-Za-z ,;:'()/.-]+$")
 _OPENS = re.compile(r"^[A-Za-z ,;:'()/-]*\{$")
 _KEY_PIECE = re.compile(r"^[a-z_:-]+\}?$|^\}$")
+_WORD_TOKEN = re.compile(r"^\s?([A-Za-z]+)$")
+_CLOSES = re.compile(r"^[),.;]")
 
 
 class TokenClasses:
-    """Per-model token tables: plain tokens, placeholder-opening tokens, key pieces by text."""
+    """Per-model token tables: plain tokens, placeholder-opening tokens, key pieces and words by text."""
 
     def __init__(self, llama) -> None:
         size = llama.n_vocab()
         self.plain = np.zeros(size, dtype=bool)
         self.opens = np.zeros(size, dtype=bool)
+        self.closes = np.zeros(size, dtype=bool)
         self.by_text: dict[str, int] = {}
+        self.by_word: dict[str, list[int]] = {}
         self.eos = llama.token_eos()
         for token in range(size):
             text = llama.detokenize([token]).decode("utf-8", errors="replace")
@@ -38,20 +51,33 @@ class TokenClasses:
                 self.plain[token] = True
             elif _OPENS.match(text):
                 self.opens[token] = True
+            if _PLAIN.match(text) and _CLOSES.match(text):
+                self.closes[token] = True
             if _KEY_PIECE.match(text):
                 self.by_text.setdefault(text, token)
-        self.allowed_outside = self.plain | self.opens
-        self.allowed_outside[self.eos] = True
+            word = _WORD_TOKEN.match(text)
+            if word:
+                self.by_word.setdefault(word.group(1).lower(), []).append(token)
+
+    def without_words(self, words: frozenset[str]) -> np.ndarray:
+        """Plain tokens minus the whole-word tokens of ``words`` (any case, with or without a leading space)."""
+        mask = self.plain.copy()
+        for word in words:
+            mask[self.by_word.get(word, [])] = False
+        mask[self.eos] = True
+        return mask
 
 
 class FactConstraint:
-    """Logits processor for one completion: ``keys`` are the placeholder names allowed."""
+    """Logits processor for one completion continuing ``context`` (the answer written so far)."""
 
-    def __init__(self, tokens: TokenClasses, detokenize, keys: list[str], sentences: int) -> None:
+    def __init__(self, tokens: TokenClasses, detokenize, facts: Facts, context: str, sentences: int) -> None:
         self.tokens = tokens
         self.detokenize = detokenize
-        self.targets = [key + "}" for key in keys]
+        self.facts = facts
+        self.context = context
         self.sentences = sentences
+        self.words_allowed = tokens.without_words(banned_words(facts))
         self.prompt_length: int | None = None
 
     def generated_text(self, input_ids: np.ndarray) -> str:
@@ -59,13 +85,19 @@ class FactConstraint:
             self.prompt_length = len(input_ids)
         return self.detokenize(list(input_ids[self.prompt_length :])).decode("utf-8", errors="replace")
 
-    def allowed(self, text: str) -> np.ndarray:
-        """Boolean mask of the tokens allowed after ``text`` (the generation so far)."""
+    def keys_after(self, lead: str) -> list[str]:
+        """Keys of the facts that may follow ``lead``."""
+        return [fact.key for fact in self.facts if not placeholder_problems(fact.key, lead, self.facts)]
+
+    def allowed(self, generated: str) -> np.ndarray:
+        """Boolean mask of the tokens allowed after ``generated`` (the text of this completion so far)."""
+        text = self.context + generated
         opened = text.rfind("{")
         if opened > text.rfind("}"):
             partial = text[opened + 1 :]
             mask = np.zeros_like(self.tokens.plain)
-            for target in self.targets:
+            for key in self.keys_after(lead_of(text[:opened])):
+                target = key + "}"
                 if target.startswith(partial):
                     rest = target[len(partial) :]
                     for end in range(1, len(rest) + 1):
@@ -75,11 +107,15 @@ class FactConstraint:
             if not mask.any():
                 mask[self.tokens.eos] = True
             return mask
-        if len(re.findall(r"[^\s.]\.", text)) >= self.sentences:
+        if text.endswith("}"):
+            return self.words_allowed & self.tokens.closes
+        if len(re.findall(r"[^\s.]\.", generated)) >= self.sentences:
             mask = np.zeros_like(self.tokens.plain)
             mask[self.tokens.eos] = True
             return mask
-        return self.tokens.allowed_outside
+        if self.keys_after(lead_of(text)):
+            return self.words_allowed | self.tokens.opens
+        return self.words_allowed
 
     def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
         mask = self.allowed(self.generated_text(input_ids))

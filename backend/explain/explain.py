@@ -5,12 +5,14 @@ Flow: facts from the report -> prompt -> language model attempts (placeholders f
 same facts. Attempt ``i`` samples at a lower temperature than attempt ``i - 1``; the last is greedy.
 When no language model is given and the default cannot be loaded, the template is used and the
 record says why (``fallback_reason``); an explicitly requested model that cannot be loaded raises
-``LanguageModelError`` in ``LanguageModel.load`` instead.
+``LanguageModelError`` in ``LanguageModel.load`` instead. ``max_attempts=0`` asks for the template
+alone (no model is loaded).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -62,7 +64,7 @@ def temperature_for(attempt: int, max_attempts: int) -> float:
 
 
 def _generate(llm: LanguageModel, facts: Facts, temperature: float, seed: int) -> dict:
-    """One attempt: the opening, then each segment continued by the model under the facts' grammar."""
+    """One attempt: the opening, then each segment continued by the model under the facts' constraint."""
     chat = llm.chat_prompt(SYSTEM_PROMPT, user_message(facts))
     text = opening(facts)
     prompt_tokens = generated_tokens = 0
@@ -76,7 +78,8 @@ def _generate(llm: LanguageModel, facts: Facts, temperature: float, seed: int) -
             temperature=temperature,
             seed=seed,
             stops=chat.stops,
-            fact_keys=[fact.key for fact in facts],
+            facts=facts,
+            answer=text,
             sentences=segment.sentences,
         )
         prompt_tokens += completion.prompt_tokens
@@ -98,9 +101,16 @@ def _generate(llm: LanguageModel, facts: Facts, temperature: float, seed: int) -
     }
 
 
+def tidy(text: str) -> str:
+    """Drop empty brackets and doubled spaces that constrained decoding can leave behind."""
+    text = re.sub(r"\s*\(\s*\)", "", text)
+    text = re.sub(r"\s+([,.;)])", r"\1", text)
+    return re.sub(r"\s{2,}", " ", text).strip()
+
+
 def _attempt(llm: LanguageModel, facts: Facts, temperature: float, seed: int) -> dict:
     generated = _generate(llm, facts, temperature, seed)
-    text = fill_placeholders(generated["placeholder_text"], facts)
+    text = tidy(fill_placeholders(generated["placeholder_text"], facts))
     problems = generated["problems"] + check_placeholders(generated["placeholder_text"], facts)
     problems += check_text(text, facts).problems
     return {
@@ -133,14 +143,16 @@ def explain_report(
     start = time.perf_counter()
     facts = extract_facts(report, metrics)
     fallback_reason = None
-    if llm is None:
+    if max_attempts < 1:
+        llm, fallback_reason = None, "no language model attempt was requested"
+    elif llm is None:
         try:
             llm = default_language_model()
         except LanguageModelError as exc:
             fallback_reason = f"no language model could be loaded: {exc}"
     log = []
     if llm is not None:
-        for i in range(max(1, max_attempts)):
+        for i in range(max_attempts):
             log.append(_attempt(llm, facts, temperature_for(i, max_attempts), seed + i))
             if log[-1]["grounded"]:
                 break

@@ -231,7 +231,7 @@ def _add_class_facts(facts: Facts, report: dict, names: dict[int, str]) -> None:
 def _add_scene_facts(facts: Facts, report: dict) -> None:
     scene = (
         ("valid", "valid_share", "share of the map with valid data in both images", None, "valid"),
-        ("meanconf", "mean_confidence", "mean confidence over all valid pixels", _confidence_level, "confidence"),
+        ("meanconf", "mean_confidence", "mean confidence over all valid pixels", _confidence_level, "meanconf"),
         (
             "lowconf",
             "low_confidence_share",

@@ -192,7 +192,11 @@ MEASURES = {
     "": (None, frozenset()),
     "valid": (r"valid", frozenset()),
     "area": (r"area|total", frozenset()),
-    "lowconf": (r"pixel|threshold|unsure|uncertain|confiden", frozenset({"confidence", "threshold"})),
+    "lowconf": (r"pixel|threshold|below", frozenset({"threshold"})),
+    "meanconf": (
+        r"(overall|average|all|whole|scene|map).*confiden|confiden.*(overall|all|whole|scene|map)",
+        frozenset({"confidence"}),
+    ),
     **{family: (pattern, frozenset({family})) for family, pattern in FAMILIES.items()},
 }
 
@@ -282,28 +286,56 @@ def _last_family(lead: str) -> str | None:
     return max(found)[1] if found else None
 
 
+def _last_class(lead: str, facts: Facts) -> str | None:
+    """The card class named last in ``lead`` (None when it names none)."""
+    found = [(m.end(), len(name), name) for name in facts.card_classes for m in re.finditer(_name_pattern(name), lead)]
+    return max(found)[2] if found else None
+
+
+def placeholder_problems(key: str, lead: str, facts: Facts) -> list[str]:
+    """Why ``{key}`` may not follow ``lead`` (the words since the previous placeholder or sentence start)."""
+    if key not in facts:
+        return [f"placeholder {{{key}}} is not a fact of the report"]
+    fact, lead = facts[key], lead.lower()
+    problems = [
+        f"{{{key}}} follows words that do not name {display_name(name)}: {lead.strip()!r}"
+        for name in fact.classes
+        if not re.search(_name_pattern(name), lead)
+    ]
+    last = _last_class(lead, facts)
+    if last is not None and last not in fact.classes:
+        problems.append(f"{{{key}}} follows words about {display_name(last)}: {lead.strip()!r}")
+    required, families = MEASURES[fact.measure]
+    family = _last_family(lead)
+    if (required and not re.search(required, lead)) or (family is not None and family not in families):
+        problems.append(f"{{{key}}} follows words that do not say what it measures: {lead.strip()!r}")
+    return problems
+
+
+def lead_of(text: str) -> str:
+    """The words a placeholder appended to ``text`` would follow: its last sentence after the last ``}``."""
+    sentence = _SENTENCE_END.split(text)[-1]
+    return sentence[sentence.rfind("}") + 1 :]
+
+
 def check_placeholders(text: str, facts: Facts) -> list[str]:
     """Problems of generated text before filling: unknown placeholders and facts used for another subject.
 
     The words leading up to a placeholder (from the previous placeholder or the sentence start) must
-    name the fact's classes and what it measures, and must not name another measure after that:
-    ``crops (mean confidence {conf:crops})`` passes, ``clouds (mean confidence {cloud})`` fails.
+    name the fact's classes (the class named last must be one of them; a scene-wide fact may follow
+    no class name) and what it measures, and must not name another measure after that:
+    ``crops (mean confidence {conf:crops})`` passes, ``clouds (mean confidence {cloud})`` and
+    ``crops (mean confidence {meanconf})`` fail.
     """
     problems = []
     for sentence in _SENTENCE_END.split(text):
         start = 0
         for match in PLACEHOLDER.finditer(sentence):
-            key, lead = match.group(1), sentence[start : match.start()].lower()
+            problems += placeholder_problems(match.group(1), sentence[start : match.start()], facts)
             start = match.end()
-            if key not in facts:
-                problems.append(f"placeholder {{{key}}} is not a fact of the report")
-                continue
-            fact = facts[key]
-            for name in fact.classes:
-                if not re.search(rf"\b(?:{re.escape(display_name(name))}|{re.escape(name)})\b", lead):
-                    problems.append(f"{{{key}}} follows words that do not name {display_name(name)}: {lead.strip()!r}")
-            required, families = MEASURES[fact.measure]
-            last = _last_family(lead)
-            if (required and not re.search(required, lead)) or (last is not None and last not in families):
-                problems.append(f"{{{key}}} follows words that do not say what it measures: {lead.strip()!r}")
     return problems
+
+
+def banned_words(facts: Facts) -> frozenset[str]:
+    """Words an explanation of these facts may not use: other land-cover classes, spelled-out quantities."""
+    return (LAND_COVER_WORDS - class_words(facts.mapped_classes)) | SPELLED_QUANTITIES

