@@ -30,6 +30,7 @@ def prepare_and_launch(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=root / "docs" / "screenshot.png")
     parser.add_argument("--model", default="edc-lite", help="demo model name or model file")
     args = parser.parse_args(argv)
+    args.model = available_model(args.model, root / "resources" / "models")
     with tempfile.TemporaryDirectory(prefix="landfuse-screenshot-") as tmp:
         work = Path(tmp)
         samples = work / "samples"
@@ -69,6 +70,17 @@ def prepare_and_launch(argv: list[str] | None = None) -> int:
             return 1
     print(f"screenshot: {args.out}")
     return 0
+
+
+def available_model(wanted: str, demo_folder: Path) -> str:
+    """``wanted``, or the first shipped demo model when ``wanted`` names a demo model that is not installed."""
+    if Path(wanted).suffix or (demo_folder / f"{wanted}.onnx").is_file():
+        return wanted
+    shipped = sorted(path.stem for path in demo_folder.glob("*-lite.onnx"))
+    if not shipped:
+        raise SystemExit(f"screenshot: no demo model in {demo_folder}; pass --model PATH")
+    print(f"screenshot: {wanted} is not installed, using {shipped[0]}", file=sys.stderr)
+    return shipped[0]
 
 
 def take_screenshot_in_qgis() -> None:
@@ -124,6 +136,8 @@ def take_screenshot_in_qgis() -> None:
 
     def save() -> None:
         iface.messageBar().clearWidgets()
+        bar = dock.scroll.verticalScrollBar()
+        bar.setValue(bar.maximum())  # the chart and the explanation
         window.repaint()
         window.grab().save(out)
         finish(0)
