@@ -38,7 +38,7 @@ def test_classify_and_evaluate_model_runs_in_qgis_process(inputs, tmp_path):
     args = {
         "optical": inputs["optical"],
         "sar": inputs["sar"],
-        "model_file": inputs["model"],
+        "model": "claire-lite",  # a shipped demo model, by name
         "reference": inputs["labels"],
         "classify:Land cover": tmp_path / "landcover.tif",
         "classify:Confidence": tmp_path / "confidence.tif",
@@ -55,6 +55,7 @@ def test_classify_and_evaluate_model_runs_in_qgis_process(inputs, tmp_path):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     report = json.loads((tmp_path / "report.json").read_text())
     assert 0.0 <= metrics["oa"] <= 1.0 and report["outputs"]["class_map"] == str(tmp_path / "landcover.tif")
+    assert (report["model"]["architecture"], report["model"]["variant"]) == ("claire", "lite")
     assert (tmp_path / "landcover.qml").is_file() and (tmp_path / "confusion.png").stat().st_size > 1000
 
 
