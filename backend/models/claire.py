@@ -86,6 +86,12 @@ PAPER_NOTES = (
 )
 
 
+LITE_NOTES = (
+    "Lite (demo size, 1.6 M parameters): the paper's structure narrowed for CPU training: both encoders widths "
+    "16-32-80-128, depths 1-1-2-1, reduction ratios 8-4-2-1; decoder embedding 96. Paper layout: "
+)
+
+
 class CrossModalAttentionFusion(nn.Module):
     """CMAF: ``optical [B, C, H, W]`` + ``sar [B, C, H, W]`` -> gated fused map ``[B, C, H, W]``."""
 
@@ -141,7 +147,7 @@ def claire_card(variant: str) -> ModelCard:
         f"CLAIRE {variant}: one MiT encoder per modality, cross-modality attention fusion with a learned gate at "
         "every stage, all-MLP decoder, RIFT loss (weighted focal + Tversky) for rare classes"
     )
-    notes = PAPER_NOTES if variant == "paper" else "Lite: the paper layout, narrowed for CPU training. " + PAPER_NOTES
+    notes = PAPER_NOTES if variant == "paper" else LITE_NOTES + PAPER_NOTES
     return demo_card("claire", variant, description=description, reconstruction_notes=notes)
 
 

@@ -101,6 +101,13 @@ PAPER_NOTES = (
 )
 
 
+LITE_NOTES = (
+    "Lite (demo size, 1.6 M parameters): the paper's structure narrowed for CPU training: multispectral branch "
+    "widths 32-64-96-128, depths 1-1-2-1; SAR branch 16-32-48-64, depths 1-1-1-1; SegFormer's reduction ratios "
+    "8-4-2-1 (attention over finer keys costs too much on a CPU); decoder embedding 96. Paper layout: "
+)
+
+
 def _projection(in_dim: int, out_dim: int) -> nn.Module:
     """1x1 convolution between widths, without bias so that a zero map projects to zero."""
     return nn.Identity() if in_dim == out_dim else nn.Conv2d(in_dim, out_dim, 1, bias=False)
@@ -260,7 +267,7 @@ def specsar_former_card(variant: str) -> ModelCard:
         f"SpecSAR-Former {variant}: two-branch MiT transformer (multispectral branch larger than SAR) with "
         "dual-modal enhancement and mutual aggregation at every stage, all-MLP decoder, focal loss"
     )
-    notes = PAPER_NOTES if variant == "paper" else "Lite: the paper layout, narrowed for CPU training. " + PAPER_NOTES
+    notes = PAPER_NOTES if variant == "paper" else LITE_NOTES + PAPER_NOTES
     tile = 512 if variant == "paper" else 256
     return demo_card("specsar_former", variant, description=description, reconstruction_notes=notes, tile_size=tile)
 
