@@ -11,6 +11,7 @@ the card says the training data are synthetic and for demonstration only.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,11 +80,18 @@ def train_demo_model(
     variant: str = "lite",
     distill: bool = True,
     card_overrides: dict | None = None,
+    view: Callable | None = None,
     progress: bool = True,
     log=print,
 ) -> TrainResult:
-    """Train ``architecture``/``variant`` with the demo recipe; checkpoints go to ``out_dir``."""
+    """Train ``architecture``/``variant`` with the demo recipe; checkpoints go to ``out_dir``.
+
+    ``view`` (dataset -> dataset) changes what the model sees in training and validation, e.g. a
+    copy of the scenes without SAR information for an ablation.
+    """
     train_set, val_set = demo_datasets(recipe)
+    if view is not None:
+        train_set, val_set = view(train_set), view(val_set)
     config = TrainConfig(
         architecture=architecture,
         variant=variant,
