@@ -46,7 +46,7 @@ from . import service, settings, tasks
 from .algorithms.classify import DEMO_MODELS, ClassifyAlgorithm
 from .provider import MODELS_FOLDER as DEMO_MODELS_FOLDER
 from .provider import PROVIDER_ID
-from .styling import apply_class_style, apply_confidence_style
+from .styling import apply_class_style, apply_confidence_style, apply_true_colour_style
 from .widgets import BandPicker, ClassAreaChart, card_html
 
 ALGORITHM_ID = f"{PROVIDER_ID}:{ClassifyAlgorithm.NAME}"
@@ -129,10 +129,13 @@ class LandFuseDock(QgsDockWidget):
         self.card_view.setMaximumHeight(130)
         self.reconstruction_check = QCheckBox("Also write the cloud-free reconstruction")
         self.reconstruction_check.setEnabled(False)
+        self.explain_check = QCheckBox("Explain the result (local language model)")
+        self.explain_check.setChecked(True)
         self.device_label = QLabel("Device: checking…")
         model_layout.addWidget(self.model_combo)
         model_layout.addWidget(self.card_view)
         model_layout.addWidget(self.reconstruction_check)
+        model_layout.addWidget(self.explain_check)
         model_layout.addWidget(self.device_label)
         layout.addWidget(model_box)
 
@@ -304,7 +307,7 @@ class LandFuseDock(QgsDockWidget):
             ClassifyAlgorithm.OUTPUT: str(folder / "landcover.tif"),
             ClassifyAlgorithm.CONFIDENCE: str(folder / "confidence.tif"),
             ClassifyAlgorithm.REPORT: str(folder / "report.json"),
-            ClassifyAlgorithm.EXPLANATION: str(folder / "explanation.md"),
+            ClassifyAlgorithm.EXPLANATION: str(folder / "explanation.md") if self.explain_check.isChecked() else None,
         }
         if spec in DEMO_MODELS:
             params[ClassifyAlgorithm.MODEL] = spec
@@ -376,12 +379,17 @@ class LandFuseDock(QgsDockWidget):
     def _show_results(self, run: Run, results: dict) -> None:
         self.report = json.loads(Path(results[ClassifyAlgorithm.REPORT]).read_text(encoding="utf-8"))
         classes = self.report.get("classes", [])
+        optical_names = [band["name"] for band in (self.report.get("model") or {}).get("optical_bands", [])]
         group = self.project.layerTreeRoot().insertGroup(0, f"LandFuse {run.model} {time.strftime('%H:%M:%S')}")
         self.result_layers = []
         outputs = (
             (ClassifyAlgorithm.OUTPUT, f"Land cover ({run.model})", lambda layer: apply_class_style(layer, classes)),
             (ClassifyAlgorithm.CONFIDENCE, "Confidence (%)", apply_confidence_style),
-            (ClassifyAlgorithm.RECONSTRUCTION, "Cloud-free reconstruction", None),
+            (
+                ClassifyAlgorithm.RECONSTRUCTION,
+                "Cloud-free reconstruction",
+                lambda layer: apply_true_colour_style(layer, optical_names),
+            ),
         )
         for key, name, style in outputs:
             path = results.get(key)

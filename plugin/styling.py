@@ -12,9 +12,12 @@ from collections.abc import Iterable
 
 from qgis.core import (
     QgsColorRampShader,
+    QgsContrastEnhancement,
+    QgsMultiBandColorRenderer,
     QgsPalettedRasterRenderer,
     QgsProcessingLayerPostProcessorInterface,
     QgsRasterLayer,
+    QgsRasterMinMaxOrigin,
     QgsRasterShader,
     QgsSingleBandPseudoColorRenderer,
 )
@@ -49,6 +52,26 @@ def apply_confidence_style(layer: QgsRasterLayer) -> None:
     renderer.setClassificationMin(0)
     renderer.setClassificationMax(100)
     layer.setRenderer(renderer)
+    layer.triggerRepaint()
+
+
+def true_colour_bands(band_names: list[str]) -> tuple[int, int, int]:
+    """1-based (red, green, blue) bands from the optical band names of a card (Sentinel-2 or R/G/B names).
+
+    Falls back to bands 3, 2, 1 (the usual blue, green, red order) when the names say nothing.
+    """
+    names = [name.lower() for name in band_names]
+    aliases = (("b4", "b04", "r", "red"), ("b3", "b03", "g", "green"), ("b2", "b02", "b", "blue"))
+    found = [next((i + 1 for i, name in enumerate(names) if name in alias), None) for alias in aliases]
+    if None in found:
+        return (3, 2, 1) if len(names) >= 3 else (1, 1, 1)
+    return tuple(found)
+
+
+def apply_true_colour_style(layer: QgsRasterLayer, band_names: list[str]) -> None:
+    """Red, green and blue from the named bands with a 2-98 % cumulative-cut stretch."""
+    layer.setRenderer(QgsMultiBandColorRenderer(layer.dataProvider(), *true_colour_bands(band_names)))
+    layer.setContrastEnhancement(QgsContrastEnhancement.StretchToMinimumMaximum, QgsRasterMinMaxOrigin.CumulativeCut)
     layer.triggerRepaint()
 
 

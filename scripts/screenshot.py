@@ -86,14 +86,7 @@ def available_model(wanted: str, demo_folder: Path) -> str:
 def take_screenshot_in_qgis() -> None:
     """Runs inside QGIS (``qgis --code``): drive the dock through one run, then save the window and quit."""
     import qgis.utils
-    from qgis.core import (
-        QgsContrastEnhancement,
-        QgsMultiBandColorRenderer,
-        QgsProject,
-        QgsRasterLayer,
-        QgsRasterMinMaxOrigin,
-        QgsSettings,
-    )
+    from qgis.core import QgsProject, QgsRasterLayer, QgsSettings
     from qgis.PyQt.QtCore import Qt, QTimer
     from qgis.PyQt.QtWidgets import QDockWidget
 
@@ -115,6 +108,8 @@ def take_screenshot_in_qgis() -> None:
     QTimer.singleShot(TIME_LIMIT_S * 1000, lambda: finish(1, "timed out"))
     if not (qgis.utils.loadPlugin("landfuse") and qgis.utils.startPlugin("landfuse")):
         finish(1, "the plugin did not start")
+    from landfuse.plugin.styling import apply_true_colour_style
+
     dock = qgis.utils.plugins["landfuse"].dock
     dock.show()
     for panel in window.findChildren(QDockWidget):
@@ -124,9 +119,9 @@ def take_screenshot_in_qgis() -> None:
 
     project = QgsProject.instance()
     optical = QgsRasterLayer(optical_path, "Sentinel-2 (true colour)")
-    renderer = QgsMultiBandColorRenderer(optical.dataProvider(), 3, 2, 1)
-    optical.setRenderer(renderer)
-    optical.setContrastEnhancement(QgsContrastEnhancement.StretchToMinimumMaximum, QgsRasterMinMaxOrigin.CumulativeCut)
+    apply_true_colour_style(
+        optical, [optical.bandName(band).split(": ")[-1] for band in range(1, optical.bandCount() + 1)]
+    )
     sar = QgsRasterLayer(sar_path, "Sentinel-1 VV/VH (dB)")
     project.addMapLayers([sar, optical])
     project.layerTreeRoot().findLayer(sar.id()).setItemVisibilityChecked(False)

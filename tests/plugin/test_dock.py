@@ -97,6 +97,23 @@ def test_run_with_a_demo_model_adds_styled_layers_in_a_group_and_explains(dock, 
     assert (tmp_path / "saved.txt").read_text().startswith(text)
 
 
+def test_a_cloud_removal_model_adds_its_reconstruction_and_can_skip_the_explanation(dock, scenes, qtbot):
+    choose(dock, qtbot, *scenes["small"], "edc-lite")
+    assert dock.reconstruction_check.isEnabled()
+    dock.reconstruction_check.setChecked(True)
+    dock.explain_check.setChecked(False)
+    with qtbot.waitSignal(dock.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        dock.run_button.click()
+    assert finished.args == ["done"], dock.status_label.text()
+    names = [layer.name() for layer in dock.result_layers]
+    assert names == ["Land cover (edc-lite)", "Confidence (%)", "Cloud-free reconstruction"]
+    reconstruction = dock.result_layers[2].renderer()
+    assert dock.result_layers[2].bandCount() == 9 and reconstruction.type() == "multibandcolor"
+    assert (reconstruction.redBand(), reconstruction.greenBand(), reconstruction.blueBand()) == (3, 2, 1)
+    assert dock.explanation == "" and not dock.copy_button.isEnabled()
+    assert not list(Path(dock.result_layers[0].source()).parent.glob("explanation*"))
+
+
 def test_cancel_stops_the_run_and_leaves_nothing(dock, scenes, qtbot, tmp_path):
     choose(dock, qtbot, *scenes["large"], str(scenes["slow"]))
     layers_before = set(QgsProject.instance().mapLayers())

@@ -8,7 +8,13 @@ import pytest
 from qgis.core import QgsPalettedRasterRenderer, QgsRasterLayer, QgsSingleBandPseudoColorRenderer
 
 from landfuse.plugin import settings
-from landfuse.plugin.styling import apply_class_style, apply_confidence_style, class_label, legend_labels
+from landfuse.plugin.styling import (
+    apply_class_style,
+    apply_confidence_style,
+    class_label,
+    legend_labels,
+    true_colour_bands,
+)
 from landfuse.plugin.widgets import BandPicker, ClassAreaChart, card_html
 from tests.paths import REPO_ROOT
 from tests.plugin.helpers import tiny_card, write_labels, write_scene
@@ -44,6 +50,13 @@ def test_confidence_style_ramps_over_percent(tmp_path):
     assert isinstance(renderer, QgsSingleBandPseudoColorRenderer)
     assert (renderer.classificationMin(), renderer.classificationMax()) == (0, 100)
     assert legend_labels(layer) == {}
+
+
+def test_true_colour_bands_come_from_the_band_names():
+    assert true_colour_bands(["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B11", "B12"]) == (3, 2, 1)
+    assert true_colour_bands(["NIR", "R", "G", "B"]) == (2, 3, 4)
+    assert true_colour_bands(["VV", "VH", "ratio", "x"]) == (3, 2, 1)
+    assert true_colour_bands(["pan"]) == (1, 1, 1)
 
 
 def test_settings_round_trip_and_device(saved_settings, tmp_path):
