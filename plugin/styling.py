@@ -89,11 +89,15 @@ class OutputStyler(QgsProcessingLayerPostProcessorInterface):
     QGIS does not take ownership of post-processors: :func:`keep_alive` holds the recent ones.
     """
 
-    def __init__(self, kind: str, classes: list[dict] | None = None, name: str | None = None) -> None:
+    def __init__(
+        self, kind: str, classes: list[dict] | None = None, name: str | None = None, bands: list[str] | None = None
+    ) -> None:
+        """``kind``: ``classes`` (with the class table), ``confidence`` or ``reconstruction`` (with band names)."""
         super().__init__()
         self.kind = kind
         self.classes = classes or []
         self.name = name
+        self.bands = bands or []
 
     def postProcessLayer(self, layer, context, feedback) -> None:  # noqa: N802 (QGIS's name)
         if not isinstance(layer, QgsRasterLayer) or not layer.isValid():
@@ -104,6 +108,8 @@ class OutputStyler(QgsProcessingLayerPostProcessorInterface):
             apply_class_style(layer, self.classes)
         elif self.kind == "confidence":
             apply_confidence_style(layer)
+        elif self.kind == "reconstruction":
+            apply_true_colour_style(layer, self.bands)
 
 
 _ALIVE: deque[OutputStyler] = deque(maxlen=256)

@@ -183,7 +183,7 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
         return {key: value for key, value in options.items() if value is not None}
 
     def _style_outputs(self, context, paths: dict, report: dict) -> None:
-        """Style the class map and confidence when QGIS loads them (the toolbox, the modeler, batch)."""
+        """Style the outputs QGIS loads (the toolbox, the modeler, batch): classes, confidence, true colour."""
         model = report.get("model") or {}
         if will_load(context, paths["output"]):
             name = f"Land cover ({model.get('architecture', '')}-{model.get('variant', '')})" if model else None
@@ -192,6 +192,10 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
         if will_load(context, paths["confidence"]):
             styler = keep_alive(OutputStyler("confidence"))
             context.layerToLoadOnCompletionDetails(paths["confidence"]).setPostProcessor(styler)
+        if will_load(context, paths["reconstruction"]):
+            bands = [band["name"] for band in model.get("optical_bands", [])]
+            styler = keep_alive(OutputStyler("reconstruction", bands=bands))
+            context.layerToLoadOnCompletionDetails(paths["reconstruction"]).setPostProcessor(styler)
 
 
 def _integer(name: str, description: str, default: int | None, minimum: int) -> QgsProcessingParameterNumber:

@@ -74,9 +74,17 @@ def test_classify_writes_a_styled_class_map_confidence_and_report(inputs, tmp_pa
 def test_classify_writes_the_reconstruction_of_a_model_that_has_one(inputs, tmp_path):
     model = write_tiny_model(tmp_path / "cloudfree.onnx", reconstruction=True, name="cloudfree")
     params = classify_params(inputs, tmp_path, MODEL_FILE=str(model), RECONSTRUCTION=str(tmp_path / "cloudfree.tif"))
-    results = processing.run("landfuse:classify", params)
-    reconstruction = QgsRasterLayer(results["RECONSTRUCTION"], "reconstruction")
-    assert reconstruction.isValid() and reconstruction.bandCount() == 9
+    project = QgsProject.instance()
+    before = set(project.mapLayers())
+    results = processing.runAndLoadResults("landfuse:classify", params)
+    added = {Path(project.mapLayer(i).source()).name: project.mapLayer(i) for i in set(project.mapLayers()) - before}
+    try:
+        reconstruction = added["cloudfree.tif"]
+        assert Path(results["RECONSTRUCTION"]).name == "cloudfree.tif" and reconstruction.bandCount() == 9
+        renderer = reconstruction.renderer()
+        assert (renderer.redBand(), renderer.greenBand(), renderer.blueBand()) == (3, 2, 1)  # B4, B3, B2
+    finally:
+        project.removeMapLayers([layer.id() for layer in added.values()])
 
 
 def test_outputs_loaded_by_processing_get_class_names_in_the_legend(inputs, tmp_path):
