@@ -12,7 +12,7 @@ QGIS_PLUGINS := $(HOME)/.local/share/QGIS/QGIS3/profiles/$(PROFILE)/python/plugi
 PYTEST_ARGS ?=
 BENCH ?=
 
-.PHONY: setup test demo bench lint format package install clean
+.PHONY: setup test demo bench screenshot lint format package install clean
 
 setup:
 	@bash $(ROOT)/scripts/setup.sh $(VARIANT)
@@ -25,6 +25,10 @@ demo: setup
 
 bench: setup
 	cd $(ROOT) && $(PY) -m landfuse.bench $(BENCH)
+
+# A screenshot of the real QGIS window (under Xvfb) with the dock after a run: docs/screenshot.png.
+screenshot: setup
+	cd $(ROOT) && $(PY) scripts/screenshot.py
 
 lint: setup
 	cd $(ROOT) && $(PY) -m ruff check . && $(PY) -m ruff format --check .
