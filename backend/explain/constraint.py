@@ -38,14 +38,18 @@ class TokenClasses:
     """Per-model token tables: plain tokens, placeholder-opening tokens, key pieces and words by text."""
 
     def __init__(self, llama) -> None:
+        import llama_cpp
+
         size = llama.n_vocab()
         self.plain = np.zeros(size, dtype=bool)
         self.opens = np.zeros(size, dtype=bool)
         self.closes = np.zeros(size, dtype=bool)
         self.by_text: dict[str, int] = {}
         self.by_word: dict[str, list[int]] = {}
-        self.eos = llama.token_eos()
+        self.ends = np.zeros(size, dtype=bool)  # end of generation: EOS, and end of turn (<|end|>, <|im_end|>)
+        vocab = llama._model.vocab
         for token in range(size):
+            self.ends[token] = llama_cpp.llama_vocab_is_eog(vocab, token)
             text = llama.detokenize([token]).decode("utf-8", errors="replace")
             if _PLAIN.match(text):
                 self.plain[token] = True
@@ -64,8 +68,7 @@ class TokenClasses:
         mask = self.plain.copy()
         for word in words:
             mask[self.by_word.get(word, [])] = False
-        mask[self.eos] = True
-        return mask
+        return mask | self.ends
 
 
 class FactConstraint:
@@ -104,15 +107,11 @@ class FactConstraint:
                         token = self.tokens.by_text.get(rest[:end])
                         if token is not None:
                             mask[token] = True
-            if not mask.any():
-                mask[self.tokens.eos] = True
-            return mask
+            return mask if mask.any() else self.tokens.ends
         if text.endswith("}"):
             return self.words_allowed & self.tokens.closes
         if len(re.findall(r"[^\s.]\.", generated)) >= self.sentences:
-            mask = np.zeros_like(self.tokens.plain)
-            mask[self.tokens.eos] = True
-            return mask
+            return self.tokens.ends
         if self.keys_after(lead_of(text)):
             return self.words_allowed | self.tokens.opens
         return self.words_allowed
