@@ -66,8 +66,9 @@ class StreamingBlender:
         self.opened = 0
 
     def add(self, r: int, c: int, values: np.ndarray | None, valid: np.ndarray) -> Piece:
-        """Add window (r, c): ``values`` float32 [channels, th, tw] or None (window skipped as all-invalid),
-        ``valid`` bool [th, tw]. Returns the piece this window finished (values undefined where invalid)."""
+        """Add window (r, c): ``values`` float32 [channels, th, tw] (scaled in place by the weights) or None
+        (window skipped as all-invalid), ``valid`` bool [th, tw]. Returns the piece this window finished
+        (values undefined where invalid)."""
         plan, local, local_valid = self.plan, self.local, self.local_valid
         th, tw = plan.window_height, plan.window_width
         y0, x0 = plan.row_starts[r], plan.col_starts[c]
@@ -83,7 +84,8 @@ class StreamingBlender:
             self.opened = x0 + tw
         span = slice(x0 - self.base, x0 - self.base + tw)
         if values is not None:
-            local[:, :, span] += values * plan.weights
+            values *= plan.weights
+            local[:, :, span] += values
             local_valid[:, span] |= valid
         last_col = c + 1 == len(plan.col_starts)
         last_row = r + 1 == len(plan.row_starts)

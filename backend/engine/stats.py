@@ -25,9 +25,13 @@ class ClassStats:
         k = self.card.num_classes
         self.total_pixels += labels.size
         ids = labels[valid].astype(np.int64)
-        self.pixels += np.bincount(ids, minlength=k)[:k]
-        areas = np.broadcast_to(row_areas[:, None], labels.shape)[valid]
-        self.area_m2 += np.bincount(ids, weights=areas, minlength=k)[:k]
+        counts = np.bincount(ids, minlength=k)[:k]
+        self.pixels += counts
+        if np.all(row_areas == row_areas[0]):
+            self.area_m2 += counts * row_areas[0]
+        else:
+            areas = np.broadcast_to(row_areas[:, None], labels.shape)[valid]
+            self.area_m2 += np.bincount(ids, weights=areas, minlength=k)[:k]
         confidence = top[valid]
         self.confidence += np.bincount(ids, weights=confidence, minlength=k)[:k]
         self.low_confidence += int((confidence < self.threshold).sum())
