@@ -85,3 +85,22 @@ def test_cloudseg_lite_trains_teacher_then_student(scenes, tmp_path):
     assert set(result.history[0]["loss"]) == {"ce", "cr", "kd", "total"}
     validation = ModelCard.from_dict(student["card"]).metrics["validation"]
     assert {"miou", "cloudy_miou", "clear_miou", "psnr", "ssim"} <= set(validation)
+
+
+def test_interrupted_student_resumes_with_its_trained_teacher(tmp_path):
+    cfg = TrainConfig("cloudseg", "lite", epochs=2, teacher_epochs=1, batch_size=2, crop_size=32, lr=1e-3, device="cpu")
+    scenes = SyntheticDataset(2, size=32, seed=3)
+
+    def interrupt_in_student(line):
+        record = json.loads(line)
+        if record["phase"] == "student" and record["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, scenes, tmp_path, progress=False, log=interrupt_in_student)
+    teacher = tmp_path / "cloudseg-lite_teacher.pt"
+    written = teacher.stat().st_mtime_ns
+    result = train(cfg, scenes, tmp_path, resume=tmp_path / "cloudseg-lite.pt", progress=False, log=lambda line: None)
+    assert teacher.stat().st_mtime_ns == written  # the teacher is loaded, not trained again
+    assert [(h["phase"], h["epoch"]) for h in result.history] == [("student", 1), ("student", 2)]
+    assert set(result.history[-1]["loss"]) == {"ce", "cr", "kd", "total"}
