@@ -14,6 +14,9 @@ def cloud_cover_arg(text: str) -> float | tuple[float, float]:
     return values[0] if len(values) == 1 else (values[0], values[1])
 
 
+TILED_LAYOUTS = ("folders", "whu_opt_sar", "pie_rgb_sar", "openearthmap_sar")
+
+
 def add_dataset_arguments(parser: argparse.ArgumentParser, split: str) -> None:
     """Dataset options shared by ``train`` and ``evaluate``."""
     from ..data import DATASETS
@@ -22,6 +25,9 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, split: str) -> None:
     parser.add_argument("--data", help="the dataset's root folder (not needed for synthetic)")
     parser.add_argument("--split", default=split, help=f"split to use (default {split}; none = every sample)")
     parser.add_argument("--scheme", help="class scheme of a generic 'folders' dataset (default dynamic_world)")
+    parser.add_argument(
+        "--scene-tiles", type=int, help="cut large scenes into tiles of this size (folders, WHU-OPT-SAR, PIE, OEM)"
+    )
     parser.add_argument("--synthetic-count", type=int, default=64, help="synthetic scenes per split")
     parser.add_argument("--synthetic-size", type=int, default=128, help="synthetic scene size in pixels")
     parser.add_argument(
@@ -32,6 +38,7 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, split: str) -> None:
 def open_from_args(args: argparse.Namespace, split: str | None):
     """The dataset the command-line options describe, for ``split`` (``"none"`` = every sample)."""
     from ..data import open_dataset
+    from ..errors import BadParamsError
 
     split = None if split in (None, "none") else split
     if args.dataset == "synthetic":
@@ -44,6 +51,10 @@ def open_from_args(args: argparse.Namespace, split: str | None):
             seed=getattr(args, "seed", 0),
         )
     options = {"scheme": args.scheme} if args.scheme and args.dataset == "folders" else {}
+    if args.scene_tiles:
+        if args.dataset not in TILED_LAYOUTS:
+            raise BadParamsError(f"--scene-tiles works with {', '.join(TILED_LAYOUTS)}, not {args.dataset}")
+        options["tile_size"] = args.scene_tiles
     return open_dataset(args.dataset, args.data, split, **options)
 
 

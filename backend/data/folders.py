@@ -12,6 +12,10 @@ each folder's suffix is removed)::
 
 SAR, label and cloud mask are resampled onto the optical grid when their grids differ (bilinear for
 images, nearest for labels and masks), so the layers may come in different CRS and resolutions.
+
+Large scenes (WHU-OPT-SAR's 5556 x 3704 px) can be cut into ``tile_size`` windows read on demand, the
+last window of each row and column shifted inward to end at the border (as the ASANet tiling does);
+this needs every layer of a scene on one grid of one size.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ import numpy as np
 from rasterio.enums import Resampling
 
 from ...common.classes import load_code_map
+from ..engine.windows import window_starts
 from ..errors import UnreadableInputError
 from .base import SampleDataset, find_split_file, no_samples, read_name_list
-from .rasters import Raster, fill_nan, read_raster, warp_to
+from .rasters import Raster, fill_nan, raster_shape, read_raster, warp_to
 from .sample import Sample, map_codes
 
 LAYERS = ("optical", "sar", "label", "cloud_mask", "optical_clear")
@@ -55,8 +60,10 @@ class FolderDataset(SampleDataset):
         suffixes: dict[str, str] | None = None,
         code_map: dict[int, int] | None = None,
         label_codes: str | None = None,
+        tile_size: int | None = None,
     ) -> None:
         self.root = Path(root)
+        self.tile_size = tile_size
         self.scheme = scheme
         if label_codes is not None:
             code_map = load_code_map(label_codes)
@@ -65,7 +72,8 @@ class FolderDataset(SampleDataset):
         self._code_map = code_map
         split_file = find_split_file(self.root, split, self.split_files)
         wanted = read_name_list(split_file) if split_file else None
-        super().__init__(self._match(wanted))
+        items = self._match(wanted)
+        super().__init__([tile for item in items for tile in self._tiles(item)] if tile_size else items)
 
     @property
     def code_map(self) -> dict[int, int]:
@@ -103,13 +111,29 @@ class FolderDataset(SampleDataset):
             items.append(item)
         return items
 
-    def read_optical(self, path: Path) -> Raster:
-        """The optical raster of one sample (subclasses select or reorder bands here)."""
-        return read_raster(path)
+    def _tiles(self, item: dict) -> list[dict]:
+        """``item`` split into ``tile_size`` windows (``"window"``: row, col, height, width)."""
+        shapes = {layer: raster_shape(item[layer]) for layer in LAYERS if layer in item}
+        if len(set(shapes.values())) > 1:
+            raise UnreadableInputError(
+                f"sample {item['name']!r}: cutting tiles needs all layers on one grid, found sizes {shapes}; "
+                "resample the layers to one grid or read whole scenes (no tile size)"
+            )
+        height, width = shapes["label"]
+        tile, tiles = self.tile_size, []
+        for y0 in window_starts(height, tile, tile):
+            for x0 in window_starts(width, tile, tile):
+                window = (y0, x0, min(tile, height), min(tile, width))
+                tiles.append({**item, "name": f"{item['name']}_{len(tiles):03d}", "window": window})
+        return tiles
 
-    def read_sar(self, path: Path) -> Raster:
+    def read_optical(self, path: Path, window=None) -> Raster:
+        """The optical raster of one sample (subclasses select or reorder bands here)."""
+        return read_raster(path, window)
+
+    def read_sar(self, path: Path, window=None) -> Raster:
         """The SAR raster of one sample (subclasses select bands here)."""
-        return read_raster(path)
+        return read_raster(path, window)
 
     def label_values(self, raster: Raster) -> np.ndarray:
         """Class ids ``uint8 [H, W]`` from the label raster's first band."""
@@ -119,10 +143,11 @@ class FolderDataset(SampleDataset):
         return np.where((values >= 0) & (values < 255), values, 255).astype(np.uint8)
 
     def load(self, item: dict) -> Sample:
-        optical = self.read_optical(item["optical"]) if "optical" in item else None
-        sar = self.read_sar(item["sar"]) if "sar" in item else None
+        window = item.get("window")
+        optical = self.read_optical(item["optical"], window) if "optical" in item else None
+        sar = self.read_sar(item["sar"], window) if "sar" in item else None
         grid = optical if optical is not None else sar
-        label_raster = read_raster(item["label"])
+        label_raster = read_raster(item["label"], window)
         label = self.label_values(Raster(warp_to(label_raster, grid, Resampling.nearest), grid.crs, grid.transform))
         sample = Sample(name=item["name"], label=label)
         if optical is not None:
@@ -130,10 +155,10 @@ class FolderDataset(SampleDataset):
         if sar is not None:
             sample.sar = fill_nan(warp_to(sar, grid))
         if "cloud_mask" in item:
-            mask = warp_to(read_raster(item["cloud_mask"]), grid, Resampling.nearest)[0]
+            mask = warp_to(read_raster(item["cloud_mask"], window), grid, Resampling.nearest)[0]
             sample.cloud_mask = (np.nan_to_num(mask) > 0).astype(np.uint8)
         if "optical_clear" in item:
-            sample.optical_clear = fill_nan(warp_to(read_raster(item["optical_clear"]), grid))
+            sample.optical_clear = fill_nan(warp_to(read_raster(item["optical_clear"], window), grid))
         return sample
 
 
@@ -182,8 +207,8 @@ class PieRgbSar(FolderDataset):
     def __init__(self, root: str | Path, split: str | None = None, **options) -> None:
         super().__init__(root, split, scheme="pie_rgb_sar", **options)
 
-    def read_sar(self, path: Path) -> Raster:
-        raster = read_raster(path)
+    def read_sar(self, path: Path, window=None) -> Raster:
+        raster = read_raster(path, window)
         return Raster(raster.array[:1], raster.crs, raster.transform, raster.descriptions[:1])
 
 
@@ -208,6 +233,6 @@ class OpenEarthMapSar(FolderDataset):
             root, split = root / split, None
         super().__init__(root, split, scheme="openearthmap_sar", **options)
 
-    def read_sar(self, path: Path) -> Raster:
-        raster = read_raster(path)
+    def read_sar(self, path: Path, window=None) -> Raster:
+        raster = read_raster(path, window)
         return Raster(raster.array[:1], raster.crs, raster.transform, raster.descriptions[:1])

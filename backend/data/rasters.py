@@ -10,6 +10,7 @@ import numpy as np
 import rasterio
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
+from rasterio.windows import Window
 
 from ..errors import BandError, UnreadableInputError
 
@@ -34,15 +35,23 @@ class Raster:
         return tuple(self.array.shape[-2:])
 
 
-def read_raster(path: str | Path, dtype=np.float32) -> Raster:
-    """Read every band of ``path``; NaN stays NaN (see ``fill_nan``)."""
+def read_raster(path: str | Path, window: tuple[int, int, int, int] | None = None, dtype=np.float32) -> Raster:
+    """Read every band of ``path``, or only ``window`` = ``(row, col, height, width)``; NaN stays NaN."""
     try:
         with rasterio.open(path) as src:
-            return Raster(src.read().astype(dtype, copy=False), src.crs, src.transform, tuple(src.descriptions))
+            box = None if window is None else Window(window[1], window[0], window[3], window[2])
+            transform = src.transform if box is None else src.window_transform(box)
+            return Raster(src.read(window=box).astype(dtype, copy=False), src.crs, transform, tuple(src.descriptions))
     except rasterio.errors.RasterioIOError as exc:
         raise UnreadableInputError(
             f"cannot read raster {path}: {exc}. Check that the file exists and is a GeoTIFF."
         ) from exc
+
+
+def raster_shape(path: str | Path) -> tuple[int, int]:
+    """``(height, width)`` of a raster, read from its header only."""
+    with rasterio.open(path) as src:
+        return src.height, src.width
 
 
 def fill_nan(array: np.ndarray) -> np.ndarray:

@@ -94,3 +94,19 @@ def test_real_sen1floods11_chip_through_the_generic_reader():
     assert (counts[0], counts[1], counts[255]) == (192010, 70035, 99)
     # Water is darker in VH than dry land, as the event's -25 dB threshold says.
     assert sample.sar[1][sample.label == 1].mean() < sample.sar[1][sample.label == 0].mean() - 3
+
+
+def test_large_scenes_are_read_as_edge_aligned_tiles(tmp_path):
+    codes = (np.arange(48).reshape(6, 8) % 8 * 10).astype(np.uint8)
+    optical = np.arange(4 * 48, dtype=np.uint16).reshape(4, 6, 8)
+    write_tif(tmp_path / "optical" / "NH49E001013.tif", optical)
+    write_tif(tmp_path / "sar" / "NH49E001013.tif", np.ones((1, 6, 8), np.uint8))
+    write_tif(tmp_path / "lbl" / "NH49E001013.tif", codes)
+    data = WhuOptSar(tmp_path, tile_size=4)
+    assert data.names == [f"NH49E001013_{i:03d}" for i in range(4)]
+    last = data[3]  # rows 2..5, cols 4..7: the last window shifted inward
+    np.testing.assert_array_equal(last.optical, optical[:, 2:6, 4:8])
+    assert last.label.shape == (4, 4) and last.label[0, 0] == (codes[2, 4] // 10) - 1
+    write_tif(tmp_path / "sar" / "NH49E001013.tif", np.ones((1, 3, 4), np.uint8), pixel=20.0)
+    with pytest.raises(UnreadableInputError, match="one grid"):
+        WhuOptSar(tmp_path, tile_size=4)
