@@ -8,6 +8,7 @@ when the llama.cpp build supports offload (CUDA build), otherwise it runs on the
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import threading
 import time
@@ -111,7 +112,7 @@ class LanguageModel:
         cls, path: str | Path | None = None, *, n_threads: int | None = None, n_gpu_layers: int = -1
     ) -> LanguageModel:
         """Load a GGUF chat model (``path=None``: the SmolLM2 default). ``n_gpu_layers=-1`` offloads every
-        layer when the llama.cpp build supports it; ``n_threads=None`` lets llama.cpp choose."""
+        layer when the llama.cpp build supports it; ``n_threads=None`` uses half the CPU cores."""
         model_path = default_model_path() if path is None else Path(path)
         if not model_path.is_file():
             raise LanguageModelError(f"language model file not found: expected a .gguf file at {model_path}")
@@ -120,10 +121,17 @@ class LanguageModel:
         except ImportError as exc:
             raise LanguageModelError(f"llama-cpp-python is not installed ({exc}): run 'make setup'") from exc
         gpu_layers = n_gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0
-        kwargs = {"n_threads": n_threads} if n_threads else {}
+        # Prompt evaluation uses as many threads as generation: llama-cpp-python's default for it is
+        # every core, and busy-waiting threads on shared cores slowed prompts tenfold (measured).
+        threads = n_threads or max(1, (os.cpu_count() or 2) // 2)
         try:
             llama = llama_cpp.Llama(
-                str(model_path), n_ctx=CONTEXT_TOKENS, n_gpu_layers=gpu_layers, verbose=False, **kwargs
+                str(model_path),
+                n_ctx=CONTEXT_TOKENS,
+                n_gpu_layers=gpu_layers,
+                verbose=False,
+                n_threads=threads,
+                n_threads_batch=threads,
             )
         except (ValueError, RuntimeError) as exc:
             raise LanguageModelError(

@@ -32,25 +32,41 @@ class Segment:
     max_tokens: int
 
 
+def _item(facts: Facts, words: str, key: str) -> str:
+    """``words {key} (level)``, or nothing when the report lacks the fact."""
+    if key not in facts:
+        return ""
+    level = facts[key].level
+    return f"{words} {{{key}}}" + (f" ({level})" if level else "")
+
+
 def user_message(facts: Facts) -> str:
-    """The facts as ``- {placeholder}: meaning (level)`` lines, then the task. Contains no digits."""
-    keys = []
+    """The facts as lines of words, placeholder and size (``crops: share {share:crops} (large), ...``),
+    then the task. Each placeholder follows the words it must follow in the answer. Contains no digits."""
+    lines = []
     for summary in facts.present[:PROMPT_CLASSES]:
-        keys += [f"share:{summary.name}", f"conf:{summary.name}"]
-    keys += ["lowconf", "cloud", "oa", "miou"]
-    keys += [f"mix:{reference}:{predicted}" for reference, predicted in facts.confusions]
-    lines = [
-        f"- {{{key}}}: {facts[key].meaning}" + (f" ({facts[key].level})" if facts[key].level else "")
-        for key in keys
-        if key in facts
+        items = [
+            _item(facts, "share", f"share:{summary.name}"),
+            _item(facts, "mean confidence", f"conf:{summary.name}"),
+        ]
+        lines.append(f"- {display_name(summary.name)}: " + ", ".join(i for i in items if i))
+    scene = [
+        ("pixels below the confidence threshold:", "lowconf"),
+        ("cloud cover of the optical image:", "cloud"),
+        ("overall accuracy:", "oa"),
+        ("mean IoU:", "miou"),
     ]
+    scene += [
+        (f"reference {display_name(r)} mapped as {display_name(p)}:", f"mix:{r}:{p}") for r, p in facts.confusions
+    ]
+    lines += [f"- {_item(facts, words, key)}" for words, key in scene if key in facts]
     order = ", ".join(display_name(s.name) for s in facts.present)
     return (
-        "Facts about the land-cover map. Each line gives a placeholder, what it stands for and how large it is.\n"
+        "Facts about the land-cover map (placeholders stand for the numbers, sizes in brackets):\n"
         + "\n".join(lines)
         + f"\nClasses in this map, largest first: {order}. Name no other class.\n\n"
         + "Explain what dominates the scene, where the model is unsure and why that is plausible "
-        + f"({_REASONS}), and what to check on the ground. Write no digits; copy placeholders instead."
+        + f"({_REASONS}), and what to check in the field. Write no digits; copy placeholders instead."
     )
 
 
