@@ -33,15 +33,15 @@ class Segment:
 
 
 def _item(facts: Facts, words: str, key: str) -> str:
-    """``words {key} (level)``, or nothing when the report lacks the fact."""
+    """``level words {key}``, or nothing when the report lacks the fact."""
     if key not in facts:
         return ""
     level = facts[key].level
-    return f"{words} {{{key}}}" + (f" ({level})" if level else "")
+    return (f"{level} " if level else "") + f"{words} {{{key}}}"
 
 
 def user_message(facts: Facts) -> str:
-    """The facts as lines of words, placeholder and size (``crops: share {share:crops} (large), ...``),
+    """The facts as lines of size, words and placeholder (``crops: large share {share:crops}, ...``),
     then the task. Each placeholder follows the words it must follow in the answer. Contains no digits."""
     lines = []
     for summary in facts.present[:PROMPT_CLASSES]:
@@ -62,7 +62,7 @@ def user_message(facts: Facts) -> str:
     lines += [f"- {_item(facts, words, key)}" for words, key in scene if key in facts]
     order = ", ".join(display_name(s.name) for s in facts.present)
     return (
-        "Facts about the land-cover map (placeholders stand for the numbers, sizes in brackets):\n"
+        "Facts about the land-cover map (placeholders stand for the numbers):\n"
         + "\n".join(lines)
         + f"\nClasses in this map, largest first: {order}. Name no other class.\n\n"
         + "Explain what dominates the scene, where the model is unsure and why that is plausible "
