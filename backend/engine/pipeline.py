@@ -132,6 +132,8 @@ def run_pipeline(
             while (batch := stages.get(to_blend)) is not _DONE:
                 t0 = time.perf_counter()
                 for item, values in batch:
+                    if values is not None:
+                        values[:classes] = softmax(values[:classes], axis=0)
                     piece = blender.add(item.r, item.c, values, item.valid)
                     recon = piece.values[classes:] if recon_bands else None
                     on_piece(piece, piece.values[:classes], recon)
@@ -178,7 +180,9 @@ def run_pipeline(
 
 
 def _infer(runner, batch: list[WindowItem], classes: int, recon_bands: int, th: int, tw: int) -> list:
-    """Model outputs per item: float32 [classes + recon_bands, th, tw] (probabilities, reconstruction) or None."""
+    """Model outputs per item: float32 [classes + recon_bands, th, tw] (logits, reconstruction) or None.
+
+    Only the model runs here, in the calling thread; softmax and blending happen in the blend thread."""
     live = [item for item in batch if item.arrays is not None]
     if not live:
         return [None] * len(batch)
@@ -190,7 +194,7 @@ def _infer(runner, batch: list[WindowItem], classes: int, recon_bands: int, th: 
             f"the model returned logits of shape {tuple(logits.shape)}, but its card lists {classes} classes; "
             "the model file and its card disagree: re-export the model"
         )
-    stacked = [softmax(logits[:, :, :th, :tw].astype(np.float32, copy=True))]
+    stacked = [logits[:, :, :th, :tw].astype(np.float32, copy=False)]
     if recon_bands:
         recon = result.get("reconstruction")
         if recon is None or recon.shape[1] != recon_bands:
@@ -200,6 +204,6 @@ def _infer(runner, batch: list[WindowItem], classes: int, recon_bands: int, th: 
                 "re-export the model"
             )
         stacked.append(recon[:, :, :th, :tw].astype(np.float32, copy=False))
-    values = np.concatenate(stacked, axis=1) if len(stacked) > 1 else stacked[0]
+    values = np.concatenate(stacked, axis=1) if len(stacked) > 1 else np.ascontiguousarray(stacked[0])
     it = iter(values)
     return [next(it) if item.arrays is not None else None for item in batch]
