@@ -102,15 +102,13 @@ def classify_and_explain(env: dict, name: str, optical: Path, sar: Path, model: 
     run([PYTHON, str(ROOT / "scripts" / "render_map.py"), str(optical), str(job / "landcover.tif"),
          str(job / "landcover.png"), "--title", f"LandFuse {model}: {name}"])  # fmt: skip
     report = json.loads((job / "report.json").read_text())
-    record_path = job / "explanation.json"
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
     return {
         "name": name,
         "folder": job,
         "report": report,
         "explanation": explained.get("TEXT") or (job / "explanation.md").read_text(),
-        "grounded": record.get("grounded"),
-        "fallback": record.get("fallback_used"),
+        "grounded": explained.get("GROUNDED"),
+        "fallback": explained.get("FALLBACK_USED"),
         "seconds": (classified - started, done - classified),
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from qgis.core import (
+    QgsProcessingOutputBoolean,
     QgsProcessingOutputString,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
@@ -23,7 +24,8 @@ The explanation reads only the report's numbers and the model's class names. Eve
 checked against the report; when the language model gets one wrong, a template explanation replaces it \
 and says so.
 
-Outputs: the <b>explanation</b> text file and the same text as a string output."""
+Outputs: the <b>explanation</b> text file, the same text as a string output, and whether every number was \
+checked against the report and whether the template replaced the language model's text."""
 
 
 class ExplainAlgorithm(LandFuseAlgorithm):
@@ -36,6 +38,8 @@ class ExplainAlgorithm(LandFuseAlgorithm):
     LLM_PATH = "LLM_PATH"
     OUTPUT = "OUTPUT"
     TEXT = "TEXT"
+    GROUNDED = "GROUNDED"
+    FALLBACK = "FALLBACK_USED"
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 (QGIS's name)
         self.addParameter(QgsProcessingParameterFile(self.REPORT, "Report", QgsProcessingParameterFile.File, "json"))
@@ -53,6 +57,8 @@ class ExplainAlgorithm(LandFuseAlgorithm):
         )
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, "Explanation", "Text files (*.md *.txt)"))
         self.addOutput(QgsProcessingOutputString(self.TEXT, "Explanation text"))
+        self.addOutput(QgsProcessingOutputBoolean(self.GROUNDED, "Every number checked against the report"))
+        self.addOutput(QgsProcessingOutputBoolean(self.FALLBACK, "Template used instead of the language model"))
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802 (QGIS's name)
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
@@ -63,4 +69,10 @@ class ExplainAlgorithm(LandFuseAlgorithm):
             "llm_path": self.parameterAsFile(parameters, self.LLM_PATH, context) or settings.load().llm_path or None,
         }
         result = service.call("explain", request, feedback)
-        return {self.OUTPUT: output, self.TEXT: result.get("markdown") or read_text(output)}
+        record = result.get("record") or {}
+        return {
+            self.OUTPUT: output,
+            self.TEXT: result.get("markdown") or read_text(output),
+            self.GROUNDED: bool(record.get("grounded")),
+            self.FALLBACK: bool(record.get("fallback_used")),
+        }

@@ -121,6 +121,9 @@ def test_explain_turns_a_report_into_text(inputs, tmp_path):
     )
     text = Path(results["OUTPUT"]).read_text()
     assert results["TEXT"] == text and len(text.split()) > 10
+    # The final text is always checked; the verdict says whether the template had to replace the model's.
+    assert results["GROUNDED"] is True
+    assert ("Template explanation" in text) == results["FALLBACK_USED"]
 
 
 def test_evaluate_scores_a_class_map_against_labels(inputs, tmp_path):
