@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
+
+from ..jsonfile import read_json_object
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,23 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cpu", action="store_true", help="keep the language model on the CPU")
 
 
-def _read_json(path: str, what: str) -> dict:
-    from ..errors import UnreadableInputError
-
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UnreadableInputError(f"could not read the {what} {path} as JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise UnreadableInputError(f"the {what} {path} is not a JSON object")
-    return data
-
-
 def run(args: argparse.Namespace) -> int:
     from ..explain import LanguageModel, explain_report
 
-    report = _read_json(args.report, "report")
-    metrics = _read_json(args.metrics, "metrics") if args.metrics else None
+    report = read_json_object(args.report, "report")
+    metrics = read_json_object(args.metrics, "metrics") if args.metrics else None
     llm = None
     if args.model or args.threads or args.cpu:
         llm = LanguageModel.load(args.model, n_threads=args.threads, n_gpu_layers=0 if args.cpu else -1)

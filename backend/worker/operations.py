@@ -7,11 +7,11 @@ Band indexes are 1-based, as everywhere users see them.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ...common.card import ONNX_METADATA_KEY, CardError, ModelCard
 from ..errors import BadParamsError, CardMismatchError, UnreadableInputError
+from ..jsonfile import read_json_object
 from .jobs import JobContext, Operation
 from .params import Param
 from .staging import staged
@@ -218,8 +218,8 @@ def explain(ctx: JobContext) -> dict:
     """Explain a report JSON file. Result: ``{"output", "text", "markdown", "record"}``."""
     params = ctx.params
     ctx.progress(0.0, "reading the report")
-    report = _read_json(params["report"], "report")
-    metrics = _read_json(params["metrics"], "metrics") if params["metrics"] else None
+    report = read_json_object(params["report"], "report")
+    metrics = read_json_object(params["metrics"], "metrics") if params["metrics"] else None
     ctx.check_cancelled()
     explanation = _write_explanation(ctx, report, metrics, params["output"], params["llm_path"], params["attempts"])
     ctx.progress(1.0, "done")
@@ -242,16 +242,6 @@ def _write_explanation(
     with staged({"output": output}) as temporary:
         explanation.save(md_path=temporary["output"])
     return {"text": explanation.text, "markdown": explanation.markdown, "record": explanation.record}
-
-
-def _read_json(path: str, what: str) -> dict:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UnreadableInputError(f"the {what} {Path(path).name!r} could not be read as JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise UnreadableInputError(f"the {what} {Path(path).name!r} is not a JSON object")
-    return data
 
 
 # -- evaluate ------------------------------------------------------------------------------------
