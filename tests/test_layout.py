@@ -75,7 +75,10 @@ def test_package_zip_is_fit_for_the_plugin_repository(tmp_path):
         names = zf.namelist()
         assert {n.split("/")[0] for n in names} == {"landfuse"}
         assert not [n for n in names if "__pycache__" in n or ".venv" in n or n.endswith(".pyc")]
-        assert all(info.file_size <= 5 * 2**20 for info in zf.infolist())
+        assert all(info.file_size <= 8 * 2**20 for info in zf.infolist())
+        assert {
+            f"landfuse/resources/models/{m}-lite.onnx" for m in ("claire", "specsar_former", "cloudseg", "edc")
+        } <= set(names)
         metadata = configparser.ConfigParser()
         metadata.read_string(zf.read("landfuse/metadata.txt").decode())
         general = metadata["general"]
