@@ -51,3 +51,19 @@ def landfuse_provider(shared_worker):
     provider.register()
     yield provider
     QgsApplication.processingRegistry().removeProvider(provider)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory, landfuse_provider):
+    """A small optical + SAR scene, reference labels and a tiny ONNX model, written once per module."""
+    from tests.plugin.helpers import write_labels, write_scene, write_tiny_model
+
+    folder = tmp_path_factory.mktemp("plugin-inputs")
+    optical, sar = write_scene(folder / "scene")
+    return {
+        "optical": optical,
+        "sar": sar,
+        "labels": write_labels(folder / "labels.tif"),
+        "model": write_tiny_model(folder / "tiny.onnx"),
+        "folder": folder,
+    }

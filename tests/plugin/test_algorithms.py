@@ -18,22 +18,9 @@ from qgis.core import (
 )
 
 from landfuse.plugin.styling import class_label, legend_labels
-from tests.plugin.helpers import tiny_card, write_labels, write_scene, write_tiny_model
+from tests.plugin.helpers import tiny_card, write_scene, write_tiny_model
 
 CLASS_LABELS = {c.id: class_label({"name": c.name}) for c in tiny_card().classes}
-
-
-@pytest.fixture(scope="module")
-def inputs(tmp_path_factory, landfuse_provider):
-    folder = tmp_path_factory.mktemp("algorithm-inputs")
-    optical, sar = write_scene(folder / "scene")
-    return {
-        "optical": optical,
-        "sar": sar,
-        "labels": write_labels(folder / "labels.tif"),
-        "model": write_tiny_model(folder / "tiny.onnx"),
-        "folder": folder,
-    }
 
 
 def classify_params(inputs, out: Path, **extra) -> dict:

@@ -6,25 +6,10 @@ import json
 import os
 import subprocess
 
-import pytest
-
 from tests.paths import REPO_ROOT
-from tests.plugin.helpers import write_labels, write_scene, write_tiny_model
 
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 MODELS = REPO_ROOT / "resources" / "models"
-
-
-@pytest.fixture(scope="module")
-def inputs(tmp_path_factory, landfuse_provider):
-    folder = tmp_path_factory.mktemp("modeler-inputs")
-    optical, sar = write_scene(folder / "scene")
-    return {
-        "optical": optical,
-        "sar": sar,
-        "labels": write_labels(folder / "labels.tif"),
-        "model": write_tiny_model(folder / "tiny.onnx"),
-    }
 
 
 def run_workflow(name: str, args: dict, tmp_path) -> dict:
