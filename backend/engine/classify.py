@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -26,6 +27,18 @@ Progress = Callable[[float, str], None]
 GDAL_CACHE_BYTES = 32 * 2**20
 
 
+def _with_small_gdal_cache(function: Callable) -> Callable:
+    """Run ``function`` inside a ``rasterio.Env`` whose GDAL block cache is capped at GDAL_CACHE_BYTES."""
+
+    @functools.wraps(function)
+    def wrapped(*args, **kwargs):
+        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
+            return function(*args, **kwargs)
+
+    return wrapped
+
+
+@_with_small_gdal_cache
 def classify(
     optical: str | Path | None,
     sar: str | Path | None,
@@ -56,39 +69,7 @@ def classify(
     Outputs appear only when the whole job succeeded; nothing is left behind on error or cancel.
     Raises ``LandFuseError`` subclasses (stable ``code``) for bad inputs.
     """
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
-        return _classify(
-            optical,
-            sar,
-            model,
-            output,
-            optical_bands,
-            sar_bands,
-            options or ClassifyOptions(),
-            confidence,
-            reconstruction,
-            report,
-            models_dir,
-            progress,
-            cancel,
-        )
-
-
-def _classify(
-    optical,
-    sar,
-    model,
-    output,
-    optical_bands,
-    sar_bands,
-    options: ClassifyOptions,
-    confidence,
-    reconstruction,
-    report,
-    models_dir,
-    progress,
-    cancel,
-) -> dict:
+    options = options or ClassifyOptions()
     started = time.perf_counter()
     say = progress or (lambda fraction, message: None)
     runner = _runner(model, options.device, models_dir)
