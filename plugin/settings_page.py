@@ -96,7 +96,7 @@ def diagnostics_text(report: dict, indent: str = "") -> str:
             lines.append(f"{indent}{key}:")
             lines.append(diagnostics_text(value, indent + "  "))
         else:
-            lines.append(f"{indent}{key}: {json.dumps(value) if isinstance(value, list | dict) else value}")
+            lines.append(f"{indent}{key}: {json.dumps(value) if isinstance(value, (list, dict)) else value}")
     return "\n".join(lines)
 
 
