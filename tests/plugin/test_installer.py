@@ -1,0 +1,101 @@
+"""The backend installer: a fresh `inference` environment from the package registry runs a real classification."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import rasterio
+
+from landfuse.plugin import installer
+from landfuse.plugin.worker_client import WorkerClient
+from tests.plugin.helpers import write_scene
+
+BASE_PYTHON = Path("/usr/bin/python3")
+
+
+def test_profiles_map_to_pinned_requirement_files():
+    files = installer.requirement_files(("inference",), gpu=False)
+    assert [f.name for f in files] == ["inference.txt", "onnxruntime-cpu.txt"]
+    gpu = installer.requirement_files(("inference", "training", "explanations"), gpu=True)
+    assert [f.name for f in gpu] == ["inference.txt", "onnxruntime-gpu.txt", "training.txt", "explanations.txt"]
+    for path in gpu:
+        assert _pins(path) and all("==" in line for line in _pins(path)), path.name
+    assert not [pin for pin in _pins(installer.REQUIREMENTS / "inference.txt") if pin.startswith("torch")]
+    with pytest.raises(installer.SetupError, match="unknown backend profile"):
+        installer.requirement_files(("everything",), gpu=False)
+
+
+def _pins(path: Path) -> list[str]:
+    return [line for line in path.read_text().splitlines() if line and not line.startswith(("#", "-r"))]
+
+
+def test_interpreter_discovery_order(tmp_path, monkeypatch):
+    monkeypatch.setenv(installer.LANDFUSE_PYTHON_ENV, "/opt/env/bin/python")
+    assert installer.discover_interpreter("/configured/python") == Path("/opt/env/bin/python")
+    monkeypatch.delenv(installer.LANDFUSE_PYTHON_ENV)
+    assert installer.discover_interpreter("/configured/python") == Path("/configured/python")
+    assert installer.backend_home().is_relative_to(Path(installer.QgsApplication.qgisSettingsDirPath()))
+    assert not installer.backend_home().is_relative_to(installer.PLUGIN_ROOT)
+
+
+def test_a_too_old_or_broken_python_is_refused_before_any_work(tmp_path):
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 3 9\n")
+    fake.chmod(0o755)
+    plan = installer.SetupPlan(fake, tmp_path / "env", uv=None)
+    with pytest.raises(installer.SetupError, match="needs Python 3.11"):
+        installer.run_setup(plan, log=lambda line: None)
+    with pytest.raises(installer.SetupError, match="does not run"):
+        installer.run_setup(installer.SetupPlan(tmp_path / "missing", tmp_path / "env", uv=None), log=print)
+    assert not (tmp_path / "env").exists()
+
+
+def test_cancel_stops_the_running_step(tmp_path):
+    plan = installer.SetupPlan(BASE_PYTHON, tmp_path / "env", uv=None)
+    lines: list[str] = []
+    with pytest.raises(installer.SetupCancelledError, match="run it again"):
+        installer.run_setup(plan, log=lines.append, cancelled=lambda: bool(lines))
+    assert lines[0].startswith("$ ")
+
+
+@pytest.mark.slow
+def test_inference_profile_installs_and_classifies_without_torch(tmp_path, qgis_app):
+    """The real thing: a new environment, pip from the registry, diagnostics, then a classification."""
+    venv = tmp_path / "profile" / "landfuse" / "backend"
+    lines: list[str] = []
+    steps: list[str] = []
+    plan = installer.SetupPlan(BASE_PYTHON, venv, ("inference",), gpu=False, uv=None)
+    report = installer.run_setup(plan, log=lines.append, progress=lambda fraction, message: steps.append(message))
+    python = installer.venv_python(venv)
+    assert report["versions"]["onnxruntime"] and report["versions"]["rasterio"]
+    assert report["versions"]["torch"] is None
+    assert steps[-1] == "the backend is ready" and any(line.startswith("$ ") for line in lines)
+    no_torch = subprocess.run([str(python), "-c", "import torch"], capture_output=True)
+    assert no_torch.returncode != 0
+
+    optical, sar = write_scene(tmp_path / "scene", size=96)
+    client = WorkerClient(python, log_file=tmp_path / "worker.log")
+    try:
+        result = client.call(
+            "classify",
+            {
+                "optical": str(optical),
+                "sar": str(sar),
+                "model": "edc-lite",
+                "output": str(tmp_path / "out" / "landcover.tif"),
+                "report": str(tmp_path / "out" / "report.json"),
+            },
+        )
+        modules = client.call("diagnostics", {})
+    finally:
+        client.shutdown()
+    assert "CPU" in str(result["report"]["device"]).upper()
+    with rasterio.open(result["outputs"]["output"]) as dataset:
+        assert dataset.count == 1 and dataset.dtypes[0] == "uint8" and dataset.width == 96
+    assert modules["interpreter"].startswith(str(venv))
+    assert modules["versions"]["torch"] is None
+
+    again = installer.run_setup(plan, log=lines.append)  # a second run repairs in place, creating nothing new
+    assert again["versions"]["onnxruntime"] == report["versions"]["onnxruntime"]
