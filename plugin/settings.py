@@ -12,8 +12,6 @@ from pathlib import Path
 
 from qgis.core import QgsSettings
 
-from .paths import DEFAULT_VENV_PYTHON
-
 PREFIX = "landfuse/"
 KEY_INTERPRETER = PREFIX + "backend_interpreter"
 KEY_MODELS_FOLDER = PREFIX + "models_folder"
@@ -42,8 +40,11 @@ class Settings:
         return "auto" if self.use_gpu else "cpu"
 
     def resolved_interpreter(self) -> str:
-        """The backend Python: the configured one, else the environment ``make setup`` creates."""
-        return self.interpreter or str(DEFAULT_VENV_PYTHON)
+        """The backend Python: ``LANDFUSE_PYTHON``, the configured one, the environment set up in this
+        profile, or a developer checkout's ``.venv`` (see ``installer.discover_interpreter``)."""
+        from .installer import discover_interpreter
+
+        return str(discover_interpreter(self.interpreter))
 
     def resolved_output_folder(self) -> Path:
         """Where the dock writes its results (one sub-folder per run)."""

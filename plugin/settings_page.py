@@ -6,10 +6,11 @@ import json
 
 from qgis.gui import QgsFileWidget, QgsOptionsPageWidget, QgsOptionsWidgetFactory
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout
+from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout
 
 from . import service, settings, tasks
-from .paths import DEFAULT_VENV_PYTHON, ICON_PATH
+from .installer import discover_interpreter
+from .paths import ICON_PATH
 
 
 class LandFuseOptionsFactory(QgsOptionsWidgetFactory):
@@ -29,7 +30,11 @@ class LandFuseOptionsPage(QgsOptionsPageWidget):
         super().__init__(parent)
         current = settings.load()
         self.interpreter = _file_widget(QgsFileWidget.GetFile, current.interpreter, "Python interpreter (python*)")
-        self.interpreter.lineEdit().setPlaceholderText(str(DEFAULT_VENV_PYTHON))
+        self.interpreter.lineEdit().setPlaceholderText(str(discover_interpreter()))
+        self.interpreter.setToolTip(
+            "The Python of the backend environment. Empty: LANDFUSE_PYTHON, the environment set up from here, "
+            "or a developer checkout's .venv."
+        )
         self.models_folder = _file_widget(QgsFileWidget.GetDirectory, current.models_folder)
         self.llm_path = _file_widget(QgsFileWidget.GetFile, current.llm_path, "GGUF models (*.gguf)")
         self.llm_path.lineEdit().setPlaceholderText("embedded SmolLM2-135M")
@@ -44,6 +49,9 @@ class LandFuseOptionsPage(QgsOptionsPageWidget):
         self.tile_size.setValue(current.tile_size)
         self.check_button = QPushButton("Check backend")
         self.check_button.clicked.connect(self.check_backend)
+        self.setup_button = QPushButton("Set up the backend…")
+        self.setup_button.setToolTip("Create or repair the backend environment in this QGIS profile.")
+        self.setup_button.clicked.connect(self.open_setup)
         self.diagnostics = QPlainTextEdit()
         self.diagnostics.setReadOnly(True)
         self.diagnostics.setPlaceholderText("Check backend shows the interpreter, versions, devices and paths here.")
@@ -57,7 +65,10 @@ class LandFuseOptionsPage(QgsOptionsPageWidget):
         form.addRow("Default tile size", self.tile_size)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.check_button)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.setup_button)
+        buttons.addWidget(self.check_button)
+        layout.addLayout(buttons)
         layout.addWidget(self.diagnostics, 1)
 
     def values(self) -> settings.Settings:
@@ -72,6 +83,18 @@ class LandFuseOptionsPage(QgsOptionsPageWidget):
 
     def apply(self) -> None:
         settings.save(self.values())
+
+    def open_setup(self) -> None:
+        """The "Set up the backend…" dialog; on success the interpreter field shows the new environment."""
+        from .setup_dialog import BackendSetupDialog
+
+        self.apply()
+        dialog = BackendSetupDialog(self)
+        dialog.finished_setup.connect(
+            lambda state: state == "done" and self.interpreter.setFilePath(settings.load().interpreter)
+        )
+        dialog.show()
+        self.setup_dialog = dialog
 
     def check_backend(self) -> None:
         """Save the settings, then ask the (re)started worker for its diagnostics, in the background."""

@@ -60,14 +60,21 @@ def test_cancel_stops_the_running_step(tmp_path):
     assert lines[0].startswith("$ ")
 
 
-@pytest.mark.slow
-def test_inference_profile_installs_and_classifies_without_torch(tmp_path, qgis_app):
-    """The real thing: a new environment, pip from the registry, diagnostics, then a classification."""
-    venv = tmp_path / "profile" / "landfuse" / "backend"
+@pytest.fixture(scope="module")
+def inference_env(tmp_path_factory, qgis_app):
+    """A real `inference` environment, installed once from the package registry for this module."""
+    venv = tmp_path_factory.mktemp("profile") / "landfuse" / "backend"
     lines: list[str] = []
     steps: list[str] = []
     plan = installer.SetupPlan(BASE_PYTHON, venv, ("inference",), gpu=False, uv=None)
     report = installer.run_setup(plan, log=lines.append, progress=lambda fraction, message: steps.append(message))
+    return venv, report, lines, steps
+
+
+@pytest.mark.slow
+def test_inference_profile_installs_and_classifies_without_torch(inference_env, tmp_path):
+    """The real thing: a new environment, pip from the registry, diagnostics, then a classification."""
+    venv, report, lines, steps = inference_env
     python = installer.venv_python(venv)
     assert report["versions"]["onnxruntime"] and report["versions"]["rasterio"]
     assert report["versions"]["torch"] is None
@@ -97,5 +104,29 @@ def test_inference_profile_installs_and_classifies_without_torch(tmp_path, qgis_
     assert modules["interpreter"].startswith(str(venv))
     assert modules["versions"]["torch"] is None
 
-    again = installer.run_setup(plan, log=lines.append)  # a second run repairs in place, creating nothing new
-    assert again["versions"]["onnxruntime"] == report["versions"]["onnxruntime"]
+
+@pytest.mark.slow
+def test_the_dialog_repairs_the_environment_and_saves_the_interpreter(inference_env, qtbot):
+    from landfuse.plugin import service, settings
+    from landfuse.plugin.setup_dialog import BackendSetupDialog
+
+    venv = inference_env[0]
+    before = settings.load()
+    dialog = BackendSetupDialog(venv=venv)
+    qtbot.addWidget(dialog)
+    try:
+        dialog.python_combo.setCurrentText(str(tmp_python := Path("/nonexistent/python3")))
+        dialog.start()
+        qtbot.waitUntil(lambda: dialog.state != "running", timeout=30_000)
+        assert dialog.state == "failed" and str(tmp_python) in dialog.status.text()
+
+        dialog.python_combo.setCurrentText(str(BASE_PYTHON))
+        dialog.start()
+        qtbot.waitUntil(lambda: dialog.state != "running", timeout=300_000)
+        assert dialog.state == "done", dialog.status.text()
+        assert settings.load().interpreter == str(installer.venv_python(venv))
+        assert "pip" in dialog.log_view.toPlainText()
+        assert service.hello()["versions"]["rasterio"]
+    finally:
+        settings.save(before)
+        service.shutdown()
