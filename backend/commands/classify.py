@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _bands(text: str) -> list[int]:
@@ -22,13 +27,19 @@ def _numbers(text: str) -> list[float]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--optical", help="optical raster (any GDAL-readable file or VRT)")
-    parser.add_argument("--sar", help="SAR raster (any GDAL-readable file or VRT)")
+    parser.add_argument(
+        "--optical", help="optical raster: any GDAL dataset (file, VRT, /vsizip/..., GPKG:file.gpkg:table, ...)"
+    )
+    parser.add_argument(
+        "--sar", help='SAR raster: any GDAL dataset (file, VRT, NETCDF:"file.nc":var, GCP-placed GeoTIFF, ...)'
+    )
     parser.add_argument("--optical-bands", type=_bands, help="1-based band indexes in the model's order, e.g. 2,3,4,8")
     parser.add_argument("--sar-bands", type=_bands, help="1-based band indexes, e.g. 1,2 for VV,VH")
     parser.add_argument("--model", required=True, help=".onnx file, .pt checkpoint or model name (e.g. cloudseg-lite)")
     parser.add_argument("--models-dir", help="folder searched for model names before the bundled models")
-    parser.add_argument("--output", required=True, help="class map GeoTIFF (a .qml style is written beside it)")
+    parser.add_argument(
+        "--output", required=True, help="class map GeoTIFF (a .qml style is written beside it; folders are created)"
+    )
     parser.add_argument("--confidence", help="optional confidence GeoTIFF (top probability, percent)")
     parser.add_argument("--reconstruction", help="optional cloud-free optical GeoTIFF (CloudSeg/EDC models)")
     parser.add_argument("--report", help="optional JSON report (class areas, confidence, timing)")
@@ -43,11 +54,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+@contextmanager
+def _stop_on_signals(token) -> Iterator[list[int]]:
+    """While the block runs, SIGINT and SIGTERM cancel ``token`` (the engine stops within one batch and
+    deletes its temporary files) instead of killing the process; yields the signals received."""
+    received: list[int] = []
+
+    def cancel(signum, frame) -> None:
+        received.append(signum)
+        token.cancel()
+
+    previous = {signum: signal.signal(signum, cancel) for signum in STOP_SIGNALS}
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..engine import ClassifyOptions, classify
-    from ..errors import BadParamsError
+    from ..engine import CancelToken, ClassifyOptions, classify
+    from ..errors import BadParamsError, CancelledError
 
     if args.extent is not None and len(args.extent) != 4:
         raise BadParamsError(f"--extent needs four numbers xmin,ymin,xmax,ymax, got {args.extent}")
@@ -62,26 +91,40 @@ def run(args: argparse.Namespace) -> int:
         extent=tuple(args.extent) if args.extent else None,
         sar_unit=args.sar_unit,
     )
-    with tqdm(total=100, unit="%", disable=args.quiet, file=sys.stderr, bar_format="{l_bar}{bar}| {postfix}") as bar:
+    token = CancelToken()
+    with (
+        _stop_on_signals(token) as received,
+        tqdm(total=100, unit="%", disable=args.quiet, file=sys.stderr, bar_format="{l_bar}{bar}| {postfix}") as bar,
+    ):
 
         def progress(fraction: float, message: str) -> None:
             bar.n = round(100 * fraction)
             bar.set_postfix_str(message, refresh=True)
 
-        report = classify(
-            args.optical,
-            args.sar,
-            args.model,
-            args.output,
-            optical_bands=args.optical_bands,
-            sar_bands=args.sar_bands,
-            options=options,
-            confidence=args.confidence,
-            reconstruction=args.reconstruction,
-            report=args.report,
-            models_dir=args.models_dir,
-            progress=progress,
-        )
+        try:
+            report = classify(
+                args.optical,
+                args.sar,
+                args.model,
+                args.output,
+                optical_bands=args.optical_bands,
+                sar_bands=args.sar_bands,
+                options=options,
+                confidence=args.confidence,
+                reconstruction=args.reconstruction,
+                report=args.report,
+                models_dir=args.models_dir,
+                progress=progress,
+                cancel=token,
+            )
+        except CancelledError:
+            if not received:
+                raise
+            report = None
+    if report is None:
+        stopped_by = signal.Signals(received[0]).name
+        print(f"landfuse classify: stopped by {stopped_by}; no output was written", file=sys.stderr)
+        return 128 + received[0]
     summary = {
         "device": report["device"],
         "outputs": report["outputs"],

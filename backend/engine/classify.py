@@ -15,7 +15,8 @@ from .grid import Grid, dataset_grid, reference_grid
 from .inputs import RasterInput, open_raster
 from .normalise import Normaliser, sar_input_unit
 from .options import CancelToken, ClassifyOptions
-from .outputs import RasterSink, StagedFiles
+from .outputs import RasterSink, StagedFiles, write_text
+from .paths import check_job_paths, class_map_sidecars, raster_sidecars
 from .pipeline import run_pipeline
 from .source import ModelInputSource
 from .stats import ClassStats
@@ -25,6 +26,8 @@ from .windows import WindowPlan
 Progress = Callable[[float, str], None]
 # GDAL's block cache defaults to 5% of RAM; a small fixed cache keeps the engine's memory flat.
 GDAL_CACHE_BYTES = 32 * 2**20
+# Outputs that are rasters: their stale sidecars (.ovr, .msk, .aux.xml, .qml) go when they are replaced.
+RASTER_OUTPUTS = ("class map", "confidence map", "reconstruction")
 
 
 def _with_small_gdal_cache(function: Callable) -> Callable:
@@ -54,10 +57,12 @@ def classify(
     models_dir: str | Path | None = None,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
+    staged_files: StagedFiles | None = None,
 ) -> dict:
     """Classify an optical + SAR raster pair into a land-cover map; returns the report dict.
 
-    optical, sar: GDAL-readable rasters (only those the model card uses are required).
+    optical, sar: any raster GDAL opens (file, VRT, ``/vsizip/...``, ``GPKG:file.gpkg:table``,
+        ``NETCDF:"file.nc":var`` ...; only those the model card uses are required).
     model: a runner (see ``backend.runners``; reused as is), a ``.onnx``/``.pt`` path or a model name.
     output: class map GeoTIFF (uint8, nodata = card.nodata) plus ``<output>.qml`` and ``.aux.xml``.
     optical_bands, sar_bands: 1-based band indexes in the card's band order (default: all bands when
@@ -66,31 +71,40 @@ def classify(
     reconstruction: optional float32 GeoTIFF of the model's cloud-free optical estimate (when the card has one).
     report: optional JSON path for the report. progress(fraction 0..1, message) is called per batch;
     ``cancel.cancel()`` from any thread stops the job within one batch.
-    Outputs appear only when the whole job succeeded; nothing is left behind on error or cancel.
+    staged_files: the caller's ``StagedFiles`` when it writes files of its own in the same job: the
+        outputs are staged there and left for the caller to commit with its files (on error they are
+        all discarded); by default they are committed here.
+    Before any work, the output paths are checked (``BadParamsError`` when an output is another
+    output, an input or a sidecar of either) and missing output folders are created. Outputs appear
+    only when the whole job succeeded; nothing is left behind on error or cancel. An output that
+    replaces a file also removes that file's stale sidecars (``.ovr``, ``.msk``, ``.aux.xml``, ``.qml``).
     Raises ``LandFuseError`` subclasses (stable ``code``) for bad inputs.
     """
     options = options or ClassifyOptions()
     started = time.perf_counter()
     say = progress or (lambda fraction, message: None)
-    runner = _runner(model, options.device, models_dir)
-    card = runner.card
-    paths = {"optical": optical, "sar": sar}
-    say(0.0, "opening inputs")
-    grid = build_grid(card, paths, options)
-    plan = build_plan(grid, card, options)
-    staged = StagedFiles()
+    files = staged_files if staged_files is not None else StagedFiles()
+    targets = {"class map": output, "confidence map": confidence, "reconstruction": reconstruction, "report": report}
+    check_classify_paths(optical, sar, _model_file(model, models_dir), targets, also_writes=files.planned())
     source = sink = None
     try:
+        temp = {
+            role: files.stage(path, role, raster_sidecars(path) if role in RASTER_OUTPUTS else ()) if path else None
+            for role, path in targets.items()
+        }
+        sidecars = {role: files.stage(path, role) for role, path in class_map_sidecars(output).items()}
+        runner = _runner(model, options.device, models_dir)
+        card = runner.card
+        paths = {"optical": optical, "sar": sar}
+        _stop_if_cancelled(cancel)
+        say(0.0, "opening inputs")
+        grid = build_grid(card, paths, options)
+        plan = build_plan(grid, card, options)
         source = open_source(card, grid, paths, {"optical": optical_bands, "sar": sar_bands}, options.sar_unit)
-        sar_units = source.sar_units
-        targets = {"class_map": output, "confidence": confidence, "report": report}
-        if card.has_reconstruction:
-            targets["reconstruction"] = reconstruction
-        temp = {k: staged.stage(v) if v else None for k, v in targets.items()}
-        qml_temp = staged.stage(Path(output).with_suffix(".qml"))
-        aux_temp = staged.stage(Path(f"{output}.aux.xml"))
+        _stop_if_cancelled(cancel)
         stats = ClassStats(card, options.low_confidence_threshold)
-        sink = RasterSink(grid, plan, card, temp["class_map"], temp["confidence"], temp.get("reconstruction"), stats)
+        recon_temp = temp["reconstruction"] if card.has_reconstruction else None
+        sink = RasterSink(grid, plan, card, temp["class map"], temp["confidence map"], recon_temp, stats)
         timing = run_pipeline(
             plan,
             source,
@@ -100,34 +114,69 @@ def classify(
             queue_size=options.queue_size,
             cancel=cancel,
             progress=lambda f, m: say(0.02 + 0.96 * f, m),
-            reconstruction=temp.get("reconstruction") is not None,
+            reconstruction=recon_temp is not None,
         )
-        sink.close()
+        sink.finish()
         if stats.valid_pixels == 0:
             raise AllNodataError(
                 "no pixel is valid in all inputs over the output area (nodata or NaN everywhere, or the valid parts "
                 "do not overlap); check the nodata values, the bands and the extent"
             )
-        if cancel is not None and cancel.cancelled:
-            raise CancelledError("classification cancelled; no output was written")
-        qml_temp.write_text(qml_text(card), encoding="utf-8")
-        aux_temp.write_text(category_aux_xml(card), encoding="utf-8")
-        outputs = {k: (str(Path(v).resolve()) if v else None) for k, v in targets.items()}
-        outputs.setdefault("reconstruction", None)
-        result = _report(card, runner, grid, stats, timing, outputs, sar_units, started)
+        _stop_if_cancelled(cancel)
+        write_text(sidecars["class map style"], qml_text(card), "class map style")
+        write_text(sidecars["class map categories"], category_aux_xml(card), "class map categories")
+        written = {"class_map": output, "confidence": confidence, "report": report}
+        written["reconstruction"] = reconstruction if recon_temp is not None else None
+        outputs = {key: (str(Path(path).resolve()) if path else None) for key, path in written.items()}
+        result = _report(card, runner, grid, stats, timing, outputs, source.sar_units, started)
         if temp["report"]:
-            temp["report"].write_text(json.dumps(result, indent=2), encoding="utf-8")
-        staged.commit()
+            write_text(temp["report"], json.dumps(result, indent=2), "report")
+        if staged_files is None:
+            files.commit()
         say(1.0, "done")
         return result
     except BaseException:
         if sink is not None:
             sink.close()
-        staged.discard()
+        files.discard()
         raise
     finally:
         if source is not None:
             source.close()
+
+
+def check_classify_paths(
+    optical: str | Path | None,
+    sar: str | Path | None,
+    model_file: str | Path | None,
+    outputs: dict[str, str | Path | None],
+    also_reads: dict[str, str | Path | None] | None = None,
+    also_writes: dict[str, str | Path | None] | None = None,
+) -> None:
+    """Refuse (``BadParamsError``) a classification whose outputs collide with each other or its inputs.
+
+    outputs: role -> path ("class map", "confidence map", "reconstruction", "report"); the class
+    map's style and category files are added. also_reads / also_writes: the caller's other files.
+    """
+    writes = {**outputs, **(class_map_sidecars(outputs["class map"]) if outputs["class map"] else {})}
+    writes.update(also_writes or {})
+    reads = {"optical": optical, "sar": sar, "model": model_file, **(also_reads or {})}
+    stale = [sidecar for role in RASTER_OUTPUTS if outputs.get(role) for sidecar in raster_sidecars(outputs[role])]
+    check_job_paths(reads, writes, stale)
+
+
+def _model_file(model, models_dir) -> str | Path | None:
+    """The file a model is read from (a runner's own path, or the resolved name or path)."""
+    if hasattr(model, "run") and hasattr(model, "card"):
+        return getattr(model, "path", None)
+    from ..runners import resolve_model_path
+
+    return resolve_model_path(model, models_dir)
+
+
+def _stop_if_cancelled(cancel: CancelToken | None) -> None:
+    if cancel is not None and cancel.cancelled:
+        raise CancelledError("classification cancelled; no output was written")
 
 
 def _runner(model, device: str, models_dir):

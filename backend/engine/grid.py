@@ -82,8 +82,30 @@ def _ellipsoid_band_area_per_radian(latitude: np.ndarray) -> np.ndarray:
     return b2 / 2 * q
 
 
+def gcp_georeferencing(dataset) -> tuple[list, CRS | None] | None:
+    """(ground control points, their CRS) of a raster placed by GCPs only (no geotransform), else None."""
+    points, crs = dataset.gcps
+    if points and dataset.transform.is_identity:
+        return points, crs
+    return None
+
+
 def dataset_grid(dataset, name: str) -> Grid:
-    """The grid of an open rasterio dataset; refuses rasters without CRS or with rotation."""
+    """The grid of an open rasterio dataset; refuses rasters without CRS or with rotation.
+
+    A raster placed by ground control points only gets the north-up grid GDAL suggests for it in
+    the GCPs' CRS (what ``gdalwarp`` would produce), so it can also be the reference raster.
+    """
+    by_gcps = gcp_georeferencing(dataset)
+    if by_gcps is not None:
+        points, crs = by_gcps
+        if crs is None:
+            raise MissingCrsError(
+                f"the {name} raster is placed by ground control points that have no coordinate reference system; "
+                "assign one to them (gdal_translate -a_srs) or warp the raster first (gdalwarp -tps -t_srs ...)"
+            )
+        transform, width, height = calculate_default_transform(crs, crs, dataset.width, dataset.height, gcps=points)
+        return Grid(crs, transform, width, height)
     if dataset.crs is None:
         raise MissingCrsError(
             f"the {name} raster has no coordinate reference system, so it cannot be placed on the map; "

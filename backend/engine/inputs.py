@@ -4,78 +4,68 @@ A raster already on the grid is read directly. Any other raster is warped on the
 ``WarpedVRT`` (bilinear) with a near-exact coordinate transformer (``tolerance=1e-9`` pixels):
 GDAL's default approximate transformer works per request, so windowed reads would differ from a
 whole-raster warp by up to a pixel's worth of interpolation and leave seams at tile edges. With
-the exact transformer a window equals the same part of a full warp (tested).
+the exact transformer a window equals the same part of a full warp (tested). A raster placed by
+ground control points only (Sentinel-1 GRD as delivered) is sampled by ``GcpSampler``.
 """
 
 from __future__ import annotations
 
-import re
+import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
-from rasterio.errors import RasterioError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from ...common.card import BandSpec
-from ..errors import BandError, UnreadableInputError
-from .grid import Grid, check_overlap, dataset_grid
+from ..errors import UnreadableInputError
+from .bands import resolve_bands
+from .gcps import GcpSampler
+from .grid import Grid, check_overlap, dataset_grid, gcp_georeferencing
 
 EXACT_TRANSFORMER_TOLERANCE = 1e-9
+SUBDATASETS_LISTED = 10
 
 
 def open_raster(path: str | Path, name: str):
-    """Open ``path`` with rasterio, raising ``UnreadableInputError`` with an actionable message."""
-    path = Path(path)
-    if not path.exists():
-        raise UnreadableInputError(f"the {name} raster {path.name!r} does not exist; check the path")
+    """Open any raster GDAL opens: a file, a VRT, ``/vsizip/...``, ``/vsicurl/...``, a subdataset
+    (``GPKG:file.gpkg:table``, ``NETCDF:"file.nc":var``, ``HDF5:...``, ``SENTINEL2_L2A:...``).
+
+    Whether it exists is learnt by opening it; ``UnreadableInputError`` carries GDAL's own message.
+    A container of subdatasets (a NetCDF, HDF5 or GeoPackage file with several rasters) is refused
+    with the names of its subdatasets to choose from.
+    """
+    text = os.fspath(path)
     try:
-        return rasterio.open(path)
+        with warnings.catch_warnings():  # rasters placed by ground control points only are handled by the grid
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            dataset = rasterio.open(text)
     except RasterioError as exc:
         raise UnreadableInputError(
-            f"the {name} raster {path.name!r} could not be read as a raster ({exc}); "
-            "give a GeoTIFF, VRT or another GDAL-readable file"
+            f"the {name} raster {text!r} could not be opened; GDAL says: {exc}. Check the path, or give a "
+            "GeoTIFF, VRT or another raster GDAL reads"
         ) from exc
+    if dataset.count == 0:
+        subdatasets = _subdataset_names(dataset)
+        dataset.close()
+        listed = ", ".join(subdatasets[:SUBDATASETS_LISTED])
+        listed += ", ..." if len(subdatasets) > SUBDATASETS_LISTED else ""
+        raise UnreadableInputError(
+            f"the {name} raster {text!r} holds no raster itself but {len(subdatasets)} subdataset(s); give one of "
+            f"them instead: {listed}"
+        )
+    return dataset
 
 
-def _canonical(name: str) -> str:
-    """'B02' -> 'B2', 'vv' -> 'VV': band names compared loosely."""
-    return re.sub(r"^([A-Za-z]+)0+(\d)", r"\1\2", name.strip()).upper()
-
-
-def resolve_bands(dataset, requested: list[int] | None, specs: tuple[BandSpec, ...], name: str) -> list[int]:
-    """1-based band indexes of ``dataset`` feeding the model's ``specs`` bands, in card order.
-
-    Without ``requested``: all bands when the count matches, else bands whose descriptions match the
-    card's band names. Raises ``BandError`` when neither works or a requested band is missing.
-    """
-    wanted = [b.name for b in specs]
-    if requested is not None:
-        requested = [int(i) for i in requested]
-        if len(requested) != len(specs):
-            raise BandError(
-                f"the model needs {len(specs)} {name} bands ({', '.join(wanted)}), but {len(requested)} band "
-                f"indexes were given ({requested}); give one 1-based index per model band"
-            )
-        missing = [i for i in requested if not 1 <= i <= dataset.count]
-        if missing:
-            raise BandError(
-                f"the {name} raster has bands 1..{dataset.count}; band(s) {missing} do not exist. "
-                "Band indexes are 1-based like in QGIS"
-            )
-        return requested
-    if dataset.count == len(specs):
-        return list(range(1, dataset.count + 1))
-    described = {_canonical(d): i for i, d in enumerate(dataset.descriptions, start=1) if d}
-    if all(_canonical(n) in described for n in wanted):
-        return [described[_canonical(n)] for n in wanted]
-    raise BandError(
-        f"the model needs {len(specs)} {name} bands ({', '.join(wanted)}); the {name} raster has "
-        f"{dataset.count} band(s) whose names do not match. Choose the bands explicitly "
-        "(1-based indexes, in this order)"
-    )
+def _subdataset_names(dataset) -> list[str]:
+    """GDAL's own names of a container's subdatasets (``NETCDF:"file.nc":var``), in order."""
+    tags = dataset.tags(ns="SUBDATASETS")
+    count = sum(key.endswith("_NAME") for key in tags)
+    return [tags[f"SUBDATASET_{i}_NAME"] for i in range(1, count + 1) if f"SUBDATASET_{i}_NAME" in tags]
 
 
 def _valid(values: np.ndarray, nodata: list[float | None]) -> np.ndarray:
@@ -98,9 +88,10 @@ class RasterInput:
             source_grid = dataset_grid(self.dataset, name)
             check_overlap(grid, source_grid, name)
             self.nodata = [self.dataset.nodatavals[i - 1] for i in self.bands]
-            self.warped = source_grid != grid
+            by_gcps = gcp_georeferencing(self.dataset) is not None
+            self.gcps = GcpSampler(self.dataset, self.bands, self.nodata, grid) if by_gcps else None
             self.vrt = None
-            if self.warped:
+            if source_grid != grid and not by_gcps:
                 self.vrt = WarpedVRT(
                     self.dataset,
                     crs=grid.crs,
@@ -119,6 +110,9 @@ class RasterInput:
     def read(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
         """Values float32 [bands, h, w] (physical units as stored) and validity bool [h, w]."""
         try:
+            if self.gcps is not None:
+                values = self.gcps.read(window)
+                return values, np.isfinite(values).all(axis=0)
             if self.vrt is not None:
                 values = self.vrt.read(self.bands, window=window)
                 return values, np.isfinite(values).all(axis=0)

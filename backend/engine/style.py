@@ -1,7 +1,14 @@
-"""Styling written beside the class map: a QGIS ``.qml`` paletted renderer and GDAL category names."""
+"""How a class map names its classes: band tags, a QGIS ``.qml`` paletted renderer and GDAL category names.
+
+Class names may contain any character, commas included. The band tag ``CLASS_NAMES_JSON`` holds
+them as a JSON list (index = class id); the older comma-separated ``CLASS_NAMES`` tag is written
+too when no name contains a comma, for readers that know only that one.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from xml.sax.saxutils import quoteattr
 
 from ...common.card import ModelCard
@@ -51,6 +58,32 @@ _QML = """<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
   <blendMode>0</blendMode>
 </qgis>
 """
+
+
+CLASS_NAMES_TAG = "CLASS_NAMES_JSON"
+LEGACY_CLASS_NAMES_TAG = "CLASS_NAMES"
+
+
+def class_name_tags(card: ModelCard) -> dict[str, str]:
+    """Band-1 tags of a class map naming its classes (see the module docstring)."""
+    names = [c.name for c in card.classes]
+    tags = {CLASS_NAMES_TAG: json.dumps(names, ensure_ascii=False)}
+    if not any("," in name for name in names):
+        tags[LEGACY_CLASS_NAMES_TAG] = ",".join(names)
+    return tags
+
+
+def class_names_from_tags(tags: Mapping[str, str]) -> list[str] | None:
+    """Class names (index = class id) from a class map's band-1 tags, or ``None`` when it has none."""
+    if CLASS_NAMES_TAG in tags:
+        try:
+            names = json.loads(tags[CLASS_NAMES_TAG])
+        except ValueError:
+            names = None
+        if isinstance(names, list) and all(isinstance(name, str) for name in names):
+            return names
+    legacy = tags.get(LEGACY_CLASS_NAMES_TAG)
+    return legacy.split(",") if legacy else None
 
 
 def qml_text(card: ModelCard) -> str:

@@ -233,18 +233,35 @@ def collect_pipeline(plan, source, runner, **kwargs) -> tuple[np.ndarray, np.nda
     return probs, valid
 
 
-def reference(runner, optical, sar, options, bands: dict | None = None):
-    """(reference probabilities, validity, streamed probabilities, streamed validity) for a raster pair."""
+def reference(runner, optical, sar, options, bands: dict | None = None, sar_unit: str = "dB", strict_bilinear=False):
+    """(expected probabilities, validity, streamed probabilities, streamed validity) for a raster pair.
+
+    The expectation is the independent implementation of ``independent.py`` (no engine code); the
+    streamed result comes from the engine's grid, readers and streaming pipeline. With a target CRS,
+    resolution or extent the expectation is computed on the engine's grid (checked on its own).
+    """
     from landfuse.backend.engine.classify import build_grid, build_plan, open_source
-    from landfuse.backend.engine.reference import slide_inference
+    from tests.backend.engine.independent import OutputGrid, expected_outputs
 
     paths = {"optical": optical, "sar": sar}
     grid = build_grid(runner.card, paths, options)
     plan = build_plan(grid, runner.card, options)
     source = open_source(runner.card, grid, paths, bands or {}, options.sar_unit)
     try:
-        expected, valid = slide_inference(plan, source, runner)
         streamed, streamed_valid = collect_pipeline(plan, source, runner, batch_size=options.batch_size)
     finally:
         source.close()
-    return expected, valid, streamed, streamed_valid
+    targeted = options.target_crs or options.resolution or options.extent
+    expected = expected_outputs(
+        runner.path,
+        runner.card,
+        optical,
+        sar,
+        plan.tile,
+        plan.overlap,
+        bands,
+        OutputGrid(grid.crs, grid.transform, grid.width, grid.height) if targeted else None,
+        sar_unit,
+        strict_bilinear,
+    )
+    return expected.probabilities, expected.valid, streamed, streamed_valid

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from rasterio.crs import CRS
 from rasterio.transform import Affine
+from rasterio.warp import calculate_default_transform
 
 from landfuse.backend.engine.grid import Grid, reference_grid, utm_crs_for
 from landfuse.backend.errors import LandFuseError
@@ -31,8 +32,11 @@ def test_target_grids():
     assert reference_grid(base) is base
     assert utm_crs_for(base) == CRS.from_epsg(32633)
     utm = reference_grid(base, "utm", 10.0)
+    transform, width, height = calculate_default_transform(
+        base.crs, "EPSG:32633", base.width, base.height, *base.bounds, resolution=(10.0, 10.0)
+    )
     assert utm.crs == CRS.from_epsg(32633) and utm.pixel_size == (10.0, 10.0)
-    assert 300 < utm.width < 450 and 400 < utm.height < 500
+    assert (utm.width, utm.height) == (width, height) and utm.transform.almost_equals(transform, 1e-9)
     cropped = reference_grid(base, extent=(13.71, 48.17, 13.72, 48.18))
     assert (cropped.width, cropped.height) == (100, 100) and cropped.transform.c == 13.71
     with pytest.raises(LandFuseError) as info:

@@ -79,11 +79,12 @@ def test_bigearthnet_bands_at_10_and_20_m(tiny_runner, tmp_path):
     optical = stack_vrt([s2 / f"{s2.name}_{b}.tif" for b in ("B04", "B03", "B11")], tmp_path / "s2.vrt")
     sar = stack_vrt([s1 / f"{s1.name}_{p}.tif" for p in ("VV", "VH")], tmp_path / "s1.vrt")
     options = ClassifyOptions(tile_size=64, overlap=16, batch_size=2)
-    expected, valid, streamed, streamed_valid = reference(tiny_runner, optical, sar, options)
+    bands = {"optical": [1, 2, 3]}  # B11 (20 m) stands in for the card's third band
+    expected, valid, streamed, streamed_valid = reference(tiny_runner, optical, sar, options, bands)
     assert valid.all()
     assert np.abs(streamed - expected).max() <= 1e-5
     out = tmp_path / "bigearthnet.tif"
-    report = classify(optical, sar, tiny_runner, out, options=options)
+    report = classify(optical, sar, tiny_runner, out, optical_bands=bands["optical"], options=options)
     with rasterio.open(out) as dst:
         assert dst.crs.to_epsg() == 32633 and dst.res == (10.0, 10.0) and dst.shape == (120, 120)
     assert sum(c["hectares"] for c in report["classes"]) == pytest.approx(144.0)
