@@ -40,6 +40,7 @@ PROFILE_LABELS = {
     "explanations": "Explanations (llama.cpp): compiled where no wheel exists",
 }
 MINIMUM_PYTHON = (3, 11)
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 LANDFUSE_PYTHON_ENV = "LANDFUSE_PYTHON"
 # What the diagnostics report must show for each profile: distribution names in its "versions".
 PROFILE_CHECKS = {
@@ -168,6 +169,8 @@ class SetupPlan:
             )
         constraints = ["-c", str(REQUIREMENTS / "constraints.txt")]
         requirements = [arg for path in requirement_files(self.profiles, self.gpu) for arg in ("-r", str(path))]
+        if "training" in self.profiles and not self.gpu and sys.platform.startswith("linux"):
+            requirements += ["--extra-index-url", TORCH_CPU_INDEX]  # PyPI's Linux torch is the multi-GB CUDA build
         if self.uv:
             install = [self.uv, "pip", "install", "--python", str(python), *constraints, *requirements]
         else:

@@ -27,6 +27,14 @@ def test_profiles_map_to_pinned_requirement_files():
         installer.requirement_files(("everything",), gpu=False)
 
 
+def test_the_cpu_training_profile_asks_for_the_cpu_build_of_torch(tmp_path):
+    cpu = installer.SetupPlan(BASE_PYTHON, tmp_path / "env", ("inference", "training"), gpu=False, uv=None)
+    gpu = installer.SetupPlan(BASE_PYTHON, tmp_path / "env", ("inference", "training"), gpu=True, uv=None)
+    assert installer.TORCH_CPU_INDEX in cpu.commands()[-1][1]
+    assert installer.TORCH_CPU_INDEX not in gpu.commands()[-1][1]
+    assert any(arg.endswith("onnxruntime-gpu.txt") for arg in gpu.commands()[-1][1])
+
+
 def _pins(path: Path) -> list[str]:
     return [line for line in path.read_text().splitlines() if line and not line.startswith(("#", "-r"))]
 
