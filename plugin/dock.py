@@ -6,6 +6,8 @@ path as the toolbox, batch and the modeler); the UI only reacts to the task's si
 
 from __future__ import annotations
 
+import hashlib
+import html
 import json
 import shutil
 import time
@@ -20,11 +22,11 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProject,
-    QgsProviderRegistry,
     QgsRasterLayer,
 )
 from qgis.gui import QgsDockWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtGui import QTextDocument
 from qgis.PyQt.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -47,11 +49,13 @@ from .algorithms.classify import DEMO_MODELS, ClassifyAlgorithm
 from .provider import MODELS_FOLDER as DEMO_MODELS_FOLDER
 from .provider import PROVIDER_ID
 from .styling import apply_class_style, apply_confidence_style, apply_true_colour_style
-from .widgets import BandPicker, ClassAreaChart, card_html
+from .widgets import BandMapping, ClassAreaChart, card_html, plain_tooltip, unsupported_reason
 
 ALGORITHM_ID = f"{PROVIDER_ID}:{ClassifyAlgorithm.NAME}"
 OTHER_MODEL = "Model file…"
 LOG_TAG = "LandFuse"
+PROJECT_SCOPE = "landfuse"  # the project entries keeping each layer's band mapping per model
+MARKDOWN = QTextDocument.MarkdownFeatures(QTextDocument.MarkdownDialectGitHub | QTextDocument.MarkdownNoHTML)
 
 
 class RunFeedback(QgsProcessingFeedback):
@@ -112,12 +116,19 @@ class LandFuseDock(QgsDockWidget):
 
         inputs = QGroupBox("Inputs")
         form = QFormLayout(inputs)
-        self.optical_combo, self.optical_bands = self._layer_picker()
-        self.sar_combo, self.sar_bands = self._layer_picker()
+        self.optical_combo, self.optical_bands = self._layer_picker("optical")
+        self.sar_combo, self.sar_bands = self._layer_picker("sar")
         form.addRow("Optical layer", self.optical_combo)
         form.addRow("Optical bands", self.optical_bands)
         form.addRow("SAR layer", self.sar_combo)
         form.addRow("SAR bands", self.sar_bands)
+        self.optical_combo.setToolTip(
+            "The optical raster (e.g. Sentinel-2): any raster GDAL opens. Web and database layers are listed but "
+            "must be exported first."
+        )
+        self.sar_combo.setToolTip(
+            "The SAR raster (e.g. Sentinel-1 VV/VH): any raster GDAL opens. It is resampled onto the optical grid."
+        )
         layout.addWidget(inputs)
 
         model_box = QGroupBox("Model")
@@ -132,6 +143,7 @@ class LandFuseDock(QgsDockWidget):
         self.explain_check = QCheckBox("Explain the result (local language model)")
         self.explain_check.setChecked(True)
         self.device_label = QLabel("Device: checking…")
+        self.device_label.setTextFormat(Qt.TextFormat.PlainText)
         model_layout.addWidget(self.model_combo)
         model_layout.addWidget(self.card_view)
         model_layout.addWidget(self.reconstruction_check)
@@ -152,6 +164,7 @@ class LandFuseDock(QgsDockWidget):
         self.progress.setRange(0, 100)
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(self.progress)
         layout.addWidget(self.status_label)
 
@@ -159,6 +172,7 @@ class LandFuseDock(QgsDockWidget):
         results_layout = QVBoxLayout(self.results_box)
         self.summary_label = QLabel("")
         self.summary_label.setWordWrap(True)
+        self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
         self.chart = ClassAreaChart()
         self.explanation_view = QTextBrowser()
         self.explanation_view.setPlaceholderText("Run a classification to read what the map shows.")
@@ -181,19 +195,60 @@ class LandFuseDock(QgsDockWidget):
         self.scroll.setWidget(body)
         self.setWidget(self.scroll)
 
-    def _layer_picker(self) -> tuple[QgsMapLayerComboBox, BandPicker]:
+    def _layer_picker(self, kind: str) -> tuple[QgsMapLayerComboBox, BandMapping]:
+        """A raster layer combo (every raster; the mapping explains the ones GDAL cannot read) and its band mapping."""
         combo = QgsMapLayerComboBox()
         combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
-        combo.setExcludedProviders([p for p in QgsProviderRegistry.instance().providerList() if p != "gdal"])
         combo.setAllowEmptyLayer(True)
         combo.setLayer(None)
-        bands = BandPicker()
-        combo.layerChanged.connect(lambda layer: bands.set_layer(layer, self._wanted_bands(bands)))
-        return combo, bands
+        mapping = BandMapping(kind)
+        combo.layerChanged.connect(self._on_layer_changed)  # bound methods: Qt drops them with the dock
+        mapping.edited.connect(self._on_mapping_edited)
+        return combo, mapping
 
-    def _wanted_bands(self, picker: BandPicker) -> int | None:
-        key = "optical_bands" if picker is self.optical_bands else "sar_bands"
-        return len(self.card[key]) if self.card and self.card.get(key) else None
+    # ----------------------------------------------------------------- band mapping
+    def _on_layer_changed(self, layer: QgsRasterLayer | None) -> None:
+        mapping = self.optical_bands if self.sender() is self.optical_combo else self.sar_bands
+        self._refresh_mapping(mapping, layer)
+
+    def _on_mapping_edited(self) -> None:
+        self._save_mapping(self.sender())
+
+    def _refresh_mapping(self, mapping: BandMapping, layer: QgsRasterLayer | None) -> None:
+        """Rows for the card's bands of ``mapping``'s kind, restored from the project when chosen before."""
+        card = self.card or {}
+        specs = card.get(f"{mapping.kind}_bands") or []
+        card_text = " ".join([str(card.get(key) or "") for key in ("training_data", "description")])
+        card_text += " " + " ".join(spec["unit"] for spec in specs)
+        saved = self._saved_mapping(mapping.kind, layer) if specs else None
+        mapping.set_inputs(layer, specs, card_text, saved)
+
+    def _mapping_key(self, kind: str, layer: QgsRasterLayer | None) -> str | None:
+        """The project entry of ``layer``'s band mapping for the current model (a valid XML name)."""
+        spec = self.model_spec()
+        if layer is None or not spec:
+            return None
+        digest = hashlib.sha1(f"{kind}\n{layer.id()}\n{spec}".encode()).hexdigest()[:20]
+        return f"band_mapping/m{digest}"
+
+    def _saved_mapping(self, kind: str, layer: QgsRasterLayer | None) -> dict | None:
+        key = self._mapping_key(kind, layer)
+        if key is None:
+            return None
+        text, found = self.project.readEntry(PROJECT_SCOPE, key, "")
+        try:
+            return json.loads(text) if found and text else None
+        except ValueError:
+            return None
+
+    def _save_mapping(self, mapping: BandMapping) -> None:
+        key = self._mapping_key(mapping.kind, mapping.layer)
+        if key is not None and mapping.specs:
+            self.project.writeEntry(PROJECT_SCOPE, key, json.dumps(mapping.state()))
+
+    def _refresh_mappings(self) -> None:
+        self._refresh_mapping(self.optical_bands, self.optical_combo.currentLayer())
+        self._refresh_mapping(self.sar_bands, self.sar_combo.currentLayer())
 
     # ----------------------------------------------------------------- models and device
     def refresh_models(self) -> None:
@@ -223,7 +278,8 @@ class LandFuseDock(QgsDockWidget):
         self.model_combo.clear()
         for label, spec, description in entries:
             self.model_combo.addItem(label, spec)
-            self.model_combo.setItemData(self.model_combo.count() - 1, description, Qt.ItemDataRole.ToolTipRole)
+            tooltip = plain_tooltip(description) if description else ""
+            self.model_combo.setItemData(self.model_combo.count() - 1, tooltip, Qt.ItemDataRole.ToolTipRole)
         self.model_combo.addItem(OTHER_MODEL, "")
         self.model_combo.blockSignals(False)
 
@@ -248,10 +304,11 @@ class LandFuseDock(QgsDockWidget):
         spec = self.model_spec()
         self.card = None
         self.reconstruction_check.setEnabled(False)
+        self._refresh_mappings()
         if not spec:
             self.card_view.setHtml("Choose a model file.")
             return
-        self.card_view.setHtml(f"Reading the card of {spec}…")
+        self.card_view.setHtml(f"Reading the card of {html.escape(spec)}…")
         self._card_requests += 1
         ticket = self._card_requests
         params = {"model": spec, "folder": settings.load().models_folder or None}
@@ -266,13 +323,12 @@ class LandFuseDock(QgsDockWidget):
         if ticket != self._card_requests:
             return  # the user picked another model meanwhile
         if result is None:
-            self.card_view.setHtml(f"<span style='color:#b00'>{error}</span>")
+            self.card_view.setHtml(f"<span style='color:#b00'>{html.escape(error)}</span>")
             return
         self.card = result.get("card", result)
         self.card_view.setHtml(card_html(self.card))
         self.reconstruction_check.setEnabled("reconstruction" in self.card.get("outputs", []))
-        self.optical_bands.check_first(len(self.card.get("optical_bands", [])))
-        self.sar_bands.check_first(len(self.card.get("sar_bands", [])))
+        self._refresh_mappings()
 
     def refresh_device(self) -> None:
         """Ask the worker which device it can use (starts the worker in the background)."""
@@ -292,6 +348,10 @@ class LandFuseDock(QgsDockWidget):
         if optical is None or sar is None:
             self._set_status("Choose an optical and a SAR layer first.", error=True)
             return
+        reason = unsupported_reason(optical) or unsupported_reason(sar)
+        if reason:
+            self._set_status(reason, error=True)
+            return
         spec = self.model_spec()
         if not spec:
             self._set_status("Choose a model.", error=True)
@@ -299,10 +359,14 @@ class LandFuseDock(QgsDockWidget):
         prefs = settings.load()
         folder = _new_run_folder(prefs.resolved_output_folder(), Path(spec).stem)
         params = {
-            ClassifyAlgorithm.OPTICAL: optical.source(),
-            ClassifyAlgorithm.OPTICAL_BANDS: self.optical_bands.bands(),
-            ClassifyAlgorithm.SAR: sar.source(),
-            ClassifyAlgorithm.SAR_BANDS: self.sar_bands.bands(),
+            ClassifyAlgorithm.OPTICAL: optical.id(),  # a project layer: Processing then reads any GDAL source
+            **band_parameters(
+                self.optical_bands.selection(), ClassifyAlgorithm.OPTICAL_BANDS, ClassifyAlgorithm.OPTICAL_BAND_NAMES
+            ),
+            ClassifyAlgorithm.SAR: sar.id(),
+            **band_parameters(
+                self.sar_bands.selection(), ClassifyAlgorithm.SAR_BANDS, ClassifyAlgorithm.SAR_BAND_NAMES
+            ),
             ClassifyAlgorithm.DEVICE: prefs.device,
             ClassifyAlgorithm.OUTPUT: str(folder / "landcover.tif"),
             ClassifyAlgorithm.CONFIDENCE: str(folder / "confidence.tif"),
@@ -401,16 +465,20 @@ class LandFuseDock(QgsDockWidget):
             self.project.addMapLayer(layer, False)
             group.addLayer(layer)
             self.result_layers.append(layer)
-        self.explanation = results.get(ClassifyAlgorithm.EXPLANATION_TEXT) or ""
-        self.explanation_view.setMarkdown(self.explanation)
+        self.set_explanation(results.get(ClassifyAlgorithm.EXPLANATION_TEXT) or "")
         self.chart.set_classes(classes)
         self.summary_label.setText(report_summary(self.report))
-        self.save_button.setEnabled(bool(self.explanation))
-        self.copy_button.setEnabled(bool(self.explanation))
         seconds = (self.report.get("timing_s") or {}).get("total")
         self._set_status(f"Done in {seconds:.1f} s: results in {run.folder}" if seconds else f"Done: {run.folder}")
         self.progress.setValue(100)
         self.scroll.ensureWidgetVisible(self.results_box)
+
+    def set_explanation(self, text: str) -> None:
+        """Show the explanation's Markdown; HTML in it is shown as text, never rendered."""
+        self.explanation = text
+        self.explanation_view.document().setMarkdown(text, MARKDOWN)
+        self.save_button.setEnabled(bool(text))
+        self.copy_button.setEnabled(bool(text))
 
     def _on_save_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save explanation", "explanation.md", "Markdown (*.md *.txt)")
@@ -427,6 +495,15 @@ class LandFuseDock(QgsDockWidget):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.cancel_run()
         super().closeEvent(event)
+
+
+def band_parameters(selection: list[int | str] | None, indexes: str, names: str) -> dict:
+    """The classify parameters for a band mapping: ``indexes`` when every band is an index, else ``names``."""
+    if selection is None:
+        return {}
+    if all(isinstance(band, int) for band in selection):
+        return {indexes: selection}
+    return {names: ",".join(str(band) for band in selection)}
 
 
 def report_summary(report: dict) -> str:

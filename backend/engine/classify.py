@@ -65,8 +65,9 @@ def classify(
         ``NETCDF:"file.nc":var`` ...; only those the model card uses are required).
     model: a runner (see ``backend.runners``; reused as is), a ``.onnx``/``.pt`` path or a model name.
     output: class map GeoTIFF (uint8, nodata = card.nodata) plus ``<output>.qml`` and ``.aux.xml``.
-    optical_bands, sar_bands: 1-based band indexes in the card's band order (default: all bands when
-        the count matches, else bands whose descriptions match the card's band names).
+    optical_bands, sar_bands: 1-based band indexes or band names in the card's band order (default:
+        the bands whose descriptions name the card's bands; all bands in order when none is named and
+        the count matches).
     confidence: optional uint8 GeoTIFF of the top class probability in percent (nodata 255).
     reconstruction: optional float32 GeoTIFF of the model's cloud-free optical estimate (when the card has one).
     report: optional JSON path for the report. progress(fraction 0..1, message) is called per batch;

@@ -21,6 +21,8 @@ from ..errors import BadParamsError
 
 # GDAL virtual file systems whose name continues with a local file (archives, compressed files).
 LOCAL_ARCHIVE_HANDLERS = ("vsizip", "vsigzip", "vsitar", "vsi7z", "vsirar")
+# Inputs that are not rasters (models, language models, reports): GDAL and QGIS keep no sidecars beside them.
+NON_RASTER_SUFFIXES = (".onnx", ".pt", ".pth", ".gguf", ".json")
 # "DRIVER:..." subdataset names (GPKG:, NETCDF:, HDF5:, SENTINEL2_L2A:, GTIFF_DIR: ...); a single
 # letter is a Windows drive, not a driver.
 _SUBDATASET = re.compile(r"^[A-Za-z][A-Za-z0-9_]+:(.+)$")
@@ -129,5 +131,6 @@ def _protected_files(reads: Mapping[str, str | os.PathLike | None]) -> list[tupl
         if file is None:
             continue
         protected.append((f"the {role} input", file))
-        protected += [(f"a sidecar file of the {role} input", sidecar) for sidecar in raster_sidecars(file)]
+        if file.suffix.lower() not in NON_RASTER_SUFFIXES:
+            protected += [(f"a sidecar file of the {role} input", sidecar) for sidecar in raster_sidecars(file)]
     return protected

@@ -1,15 +1,15 @@
-"""What every LandFuse algorithm shares: provider group, icon, cloning, file-backed raster inputs, text files."""
+"""What every LandFuse algorithm shares: provider group, icon, cloning, GDAL raster inputs, text files."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
-    QgsProviderRegistry,
     QgsRasterLayer,
 )
 from qgis.PyQt.QtGui import QIcon
@@ -54,22 +54,34 @@ class LandFuseAlgorithm(QgsProcessingAlgorithm):
         return super().flags() | QgsProcessingAlgorithm.FlagCanCancel
 
 
-def raster_file(layer: QgsRasterLayer | None, what: str) -> str:
-    """The file behind a raster layer, as the worker needs it (rasters cross the process boundary as paths).
+# What QGIS adds to a GDAL source and GDAL itself does not accept: open options and authentication.
+_QGIS_ONLY_PARTS = re.compile(r"\|(?:option|credential):[^|]*| authcfg='[^']*'")
 
-    Raises ``QgsProcessingException`` for a missing layer or one not backed by a GDAL-readable file
-    (web services, databases).
+
+def gdal_source(source: str) -> str:
+    """The string GDAL opens for a QGIS ``gdal`` raster source.
+
+    Kept whole: files, ``/vsizip/`` / ``/vsicurl/`` / ``/vsis3/`` paths, ``GPKG:file.gpkg:table``,
+    subdatasets (``NETCDF:"f.nc":var``, ``HDF5:...``, ``SENTINEL2_L2A:...``) and VRTs; removed: QGIS's
+    ``|option:KEY=VALUE`` open options and `` authcfg='...'``.
+    """
+    return _QGIS_ONLY_PARTS.sub("", source)
+
+
+def raster_file(layer: QgsRasterLayer | None, what: str) -> str:
+    """The GDAL source of a raster layer, as the worker opens it (rasters cross the process boundary as strings).
+
+    Raises ``QgsProcessingException`` for a missing layer or one GDAL cannot open (web services, databases).
     """
     if layer is None or not layer.isValid():
-        raise QgsProcessingException(f"The {what} layer is missing or invalid: choose a raster layer read from a file.")
+        raise QgsProcessingException(f"The {what} layer is missing or invalid: choose a raster layer GDAL can read.")
     if layer.providerType() != "gdal":
         raise QgsProcessingException(
-            f"The {what} layer comes from the '{layer.providerType()}' provider; LandFuse reads rasters from files. "
-            "Save it as a GeoTIFF (Export > Save As) and use that layer."
+            f"The {what} layer comes from the '{layer.providerType()}' provider; LandFuse reads rasters that GDAL "
+            "opens (files, archives, cloud storage, GeoPackage). Export it first (Export > Save As...) and use "
+            "the saved layer."
         )
-    parts = QgsProviderRegistry.instance().decodeUri("gdal", layer.source())
-    path = parts.get("path") or layer.source()
-    return f"{parts.get('vsiPrefix') or ''}{path}"
+    return gdal_source(layer.source())
 
 
 def optional_output(value: str | None) -> str | None:

@@ -15,6 +15,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
 )
 
 from .. import service, settings
@@ -28,10 +29,15 @@ SAR_UNITS = ("auto", "dB", "linear")
 HELP = """Classifies land cover from an optical raster (e.g. Sentinel-2) and a SAR raster (e.g. Sentinel-1) with a \
 LandFuse fusion model, in the LandFuse backend process (GPU when available, else CPU).
 
-<b>Optical layer</b>, <b>SAR layer</b>: file-based rasters. They may differ in CRS and resolution: the SAR raster \
-is resampled onto the optical grid (or onto the target grid below).
+<b>Optical layer</b>, <b>SAR layer</b>: rasters GDAL opens (files, zip archives, cloud storage, GeoPackage \
+tables, NetCDF/HDF5 subdatasets, VRT); web services and databases must be exported first. They may differ in CRS \
+and resolution: the SAR raster is resampled onto the optical grid (or onto the target grid below).
 <b>Optical bands</b>, <b>SAR bands</b>: the bands to feed the model, in the order of the model card (1-based). \
-Leave empty to use all bands when their number matches the model, else the bands whose names match the model's.
+Leave empty to use the bands whose names (band descriptions) match the model card's, or all bands when they have \
+no names and their number matches the model.
+<b>Optical band names</b>, <b>SAR band names</b>: the same bands given by name instead, comma-separated in the \
+model card's order, e.g. B2,B3,B4,B5,B6,B7,B8,B11,B12 or VV,VH. Names are matched loosely (B02 = B2, \
+Sigma0_VV_db = VV; B2 never matches B12); a number is a 1-based index. Give indexes or names, not both.
 <b>Model</b>: a shipped demonstration model (trained on synthetic data: demonstration only, not for mapping).
 <b>Model file</b>: a LandFuse model (.onnx with an embedded model card, or a .pt checkpoint); overrides Model.
 <b>Device</b>: auto (the GPU when usable), cpu or cuda.
@@ -55,6 +61,8 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
     OPTICAL_BANDS = "OPTICAL_BANDS"
     SAR = "SAR"
     SAR_BANDS = "SAR_BANDS"
+    OPTICAL_BAND_NAMES = "OPTICAL_BAND_NAMES"
+    SAR_BAND_NAMES = "SAR_BAND_NAMES"
     MODEL = "MODEL"
     MODEL_FILE = "MODEL_FILE"
     DEVICE = "DEVICE"
@@ -74,12 +82,17 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 (QGIS's name)
         prefs = settings.load()
-        self.addParameter(QgsProcessingParameterRasterLayer(self.OPTICAL, "Optical layer"))
-        self.addParameter(
-            QgsProcessingParameterBand(self.OPTICAL_BANDS, "Optical bands", None, self.OPTICAL, True, True)
-        )
-        self.addParameter(QgsProcessingParameterRasterLayer(self.SAR, "SAR layer"))
-        self.addParameter(QgsProcessingParameterBand(self.SAR_BANDS, "SAR bands", None, self.SAR, True, True))
+        for layer, bands, names, what in (
+            (self.OPTICAL, self.OPTICAL_BANDS, self.OPTICAL_BAND_NAMES, "Optical"),
+            (self.SAR, self.SAR_BANDS, self.SAR_BAND_NAMES, "SAR"),
+        ):
+            self.addParameter(QgsProcessingParameterRasterLayer(layer, f"{what} layer"))
+            self.addParameter(QgsProcessingParameterBand(bands, f"{what} bands", None, layer, True, True))
+            self.addParameter(
+                QgsProcessingParameterString(
+                    names, f"{what} band names (comma-separated, instead of bands)", None, False, True
+                )
+            )
         self.addParameter(
             QgsProcessingParameterEnum(self.MODEL, "Model", list(DEMO_MODELS), False, DEMO_MODELS[0], False, True)
         )
@@ -136,9 +149,9 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
         }
         request = {
             "optical": raster_file(optical_layer, "optical"),
-            "optical_bands": self.parameterAsInts(parameters, self.OPTICAL_BANDS, context) or None,
+            "optical_bands": self._bands(parameters, self.OPTICAL_BANDS, self.OPTICAL_BAND_NAMES, context),
             "sar": raster_file(self.parameterAsRasterLayer(parameters, self.SAR, context), "SAR"),
-            "sar_bands": self.parameterAsInts(parameters, self.SAR_BANDS, context) or None,
+            "sar_bands": self._bands(parameters, self.SAR_BANDS, self.SAR_BAND_NAMES, context),
             "model": model,
             "folder": prefs.models_folder or None,
             **outputs,
@@ -161,6 +174,16 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
             self.EXPLANATION: paths["explanation"],
             self.EXPLANATION_TEXT: read_text(paths["explanation"]) or result.get("explanation") or "",
         }
+
+    def _bands(self, parameters, indexes: str, names: str, context) -> list[int | str] | None:
+        """The bands chosen by index or by name (``None``: the backend finds them), one per model band."""
+        chosen = self.parameterAsInts(parameters, indexes, context)
+        named = band_items(self.parameterAsString(parameters, names, context))
+        if chosen and named:
+            raise QgsProcessingException(
+                f"Give the bands either by index ({indexes}: {chosen}) or by name ({names}: {named}), not both."
+            )
+        return chosen or named or None
 
     def _options(self, parameters, context, optical_layer) -> dict:
         crs = self.parameterAsCrs(parameters, self.TARGET_CRS, context)
@@ -196,6 +219,12 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
             bands = [band["name"] for band in model.get("optical_bands", [])]
             styler = keep_alive(OutputStyler("reconstruction", bands=bands))
             context.layerToLoadOnCompletionDetails(paths["reconstruction"]).setPostProcessor(styler)
+
+
+def band_items(text: str | None) -> list[int | str]:
+    """``"B2, B3,4"`` -> ``["B2", "B3", 4]``: comma-separated band names, numbers taken as 1-based indexes."""
+    items = [item.strip() for item in (text or "").split(",")]
+    return [int(item) if item.isdigit() else item for item in items if item]
 
 
 def _integer(name: str, description: str, default: int | None, minimum: int) -> QgsProcessingParameterNumber:

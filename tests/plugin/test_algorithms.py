@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import processing
 import pytest
+from osgeo import gdal
 from qgis.core import (
     QgsApplication,
     QgsProcessingAlgRunnerTask,
@@ -17,8 +20,9 @@ from qgis.core import (
     QgsRasterLayer,
 )
 
+from landfuse.plugin.algorithms.base import raster_file
 from landfuse.plugin.styling import class_label, legend_labels
-from tests.plugin.helpers import tiny_card, write_scene, write_tiny_model
+from tests.plugin.helpers import OPTICAL_BANDS, tiny_card, write_scene, write_tiny_model
 
 CLASS_LABELS = {c.id: class_label({"name": c.name}) for c in tiny_card().classes}
 
@@ -35,6 +39,11 @@ def classify_params(inputs, out: Path, **extra) -> dict:
         "EXPLANATION": None,
         **extra,
     }
+
+
+def read_band(path: str) -> np.ndarray:
+    """The first band of a raster as an array."""
+    return gdal.Open(path).ReadAsArray()
 
 
 def normalised(labels: dict[int, str]) -> dict[int, str]:
@@ -152,3 +161,118 @@ def test_a_batch_of_three_pairs_runs_through_one_worker(inputs, tmp_path, qtbot)
         report = json.loads(Path(outcome["results"]["REPORT"]).read_text())
         assert report["grid"]["width"] == 32 + 32 * index
         assert QgsRasterLayer(outcome["results"]["OUTPUT"], "c").width() == 32 + 32 * index
+
+
+# -- rasters GDAL opens, whatever their container -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def containers(inputs, tmp_path_factory):
+    """The test scene inside a zip archive, a GeoPackage (one table per SAR band) and NetCDF files."""
+    folder = tmp_path_factory.mktemp("containers")
+    archive = folder / "scene.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(inputs["optical"], "scene/optical.tif")
+        zf.write(inputs["sar"], "scene/sar.tif")
+    geopackage = folder / "sar.gpkg"
+    gdal.Translate(
+        str(geopackage), str(inputs["sar"]), format="GPKG", bandList=[1], creationOptions=["RASTER_TABLE=vv"]
+    )
+    options = ["RASTER_TABLE=vh", "APPEND_SUBDATASET=YES"]
+    gdal.Translate(str(geopackage), str(inputs["sar"]), format="GPKG", bandList=[2], creationOptions=options)
+    netcdf = folder / "sar.nc"
+    gdal.Translate(str(netcdf), str(inputs["sar"]), format="netCDF", creationOptions=["FORMAT=NC4"])
+    return {"zip": archive, "gpkg": geopackage, "nc": netcdf}
+
+
+def test_raster_file_gives_the_worker_the_whole_gdal_source(inputs, containers):
+    """Archives, GeoPackage tables and subdatasets keep the part after the file name; QGIS options go."""
+    vh_mean = gdal.Open(str(inputs["sar"])).ReadAsArray()[1].mean()
+    cases = [  # (layer source, what GDAL must open, band count)
+        (f"/vsizip/{containers['zip']}/scene/optical.tif", f"/vsizip/{containers['zip']}/scene/optical.tif", 9),
+        (
+            f"/vsizip/{containers['zip']}/scene/sar.tif|option:NUM_THREADS=2",
+            f"/vsizip/{containers['zip']}/scene/sar.tif",
+            2,
+        ),
+        (f"GPKG:{containers['gpkg']}:vh", f"GPKG:{containers['gpkg']}:vh", 1),
+        (f'NETCDF:"{containers["nc"]}":Band2', f'NETCDF:"{containers["nc"]}":Band2', 1),
+        (f'HDF5:"{containers["nc"]}"://Band2', f'HDF5:"{containers["nc"]}"://Band2', 1),
+    ]
+    for source, expected, bands in cases:
+        layer = QgsRasterLayer(source, "input", "gdal")
+        assert layer.isValid(), source
+        opened = raster_file(layer, "SAR")
+        assert opened == expected
+        dataset = gdal.Open(opened)
+        assert dataset.RasterCount == bands
+        if bands == 1:  # the VH table or variable, not the first one in the file
+            assert dataset.ReadAsArray().mean() == pytest.approx(vh_mean, abs=0.05)
+
+
+def test_raster_file_asks_to_export_a_web_layer_first():
+    tiles = QgsRasterLayer("type=xyz&url=http://127.0.0.1:9/{z}/{x}/{y}.png&zmax=19&zmin=0", "Tiles", "wms")
+    assert tiles.isValid()
+    with pytest.raises(QgsProcessingException, match=r"'wms' provider.*Export it first"):
+        raster_file(tiles, "optical")
+
+
+def test_classify_reads_layers_inside_a_zip_archive(inputs, containers, tmp_path):
+    """Layers of the project (as the toolbox and the dock pass them) read from a zip archive."""
+    archive = containers["zip"]
+    optical = QgsRasterLayer(f"/vsizip/{archive}/scene/optical.tif", "optical (zip)")
+    sar = QgsRasterLayer(f"/vsizip/{archive}/scene/sar.tif|option:NUM_THREADS=2", "SAR (zip)")
+    assert optical.isValid() and sar.isValid()
+    results = processing.run("landfuse:classify", classify_params(inputs, tmp_path, OPTICAL=optical, SAR=sar))
+    report = json.loads(Path(results["REPORT"]).read_text())
+    assert report["grid"]["width"] == 64 and sum(c["pixels"] for c in report["classes"]) == 64 * 64
+    (tmp_path / "plain").mkdir()
+    expected = processing.run("landfuse:classify", classify_params(inputs, tmp_path / "plain"))
+    assert np.array_equal(read_band(results["OUTPUT"]), read_band(expected["OUTPUT"]))
+
+
+# -- bands by name ----------------------------------------------------------------------------------
+
+
+def test_bands_by_name_give_the_class_map_of_the_same_bands_by_index(inputs, tmp_path):
+    """A 13-band Sentinel-2 stack: the card's bands by name, by index and through the defaults agree."""
+    names = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12")
+    source = gdal.Open(str(inputs["optical"]))
+    stack = gdal.GetDriverByName("GTiff").Create(str(tmp_path / "s2.tif"), 64, 64, len(names), gdal.GDT_UInt16)
+    stack.SetGeoTransform(source.GetGeoTransform())
+    stack.SetProjection(source.GetProjection())
+    for index, name in enumerate(names, start=1):
+        band = stack.GetRasterBand(index)
+        band.SetDescription(name)
+        if name in OPTICAL_BANDS:
+            band.WriteArray(source.GetRasterBand(OPTICAL_BANDS.index(name) + 1).ReadAsArray())
+        else:
+            band.Fill(9000)  # bands the model must not read
+    stack = None
+    sar = gdal.Translate(str(tmp_path / "s1.tif"), str(inputs["sar"]))
+    for index, name in enumerate(("Sigma0_VV_db", "Sigma0_VH_db"), start=1):
+        sar.GetRasterBand(index).SetDescription(name)
+    sar = None
+    runs = {
+        "names": {"OPTICAL_BAND_NAMES": "B02, B03,B04,B05,B06,B07,B08,B11,B12", "SAR_BAND_NAMES": "vv,vh"},
+        "indexes": {"OPTICAL_BANDS": [2, 3, 4, 5, 6, 7, 8, 12, 13], "SAR_BANDS": [1, 2]},
+        "defaults": {},
+    }
+    maps = {}
+    for run, bands in runs.items():
+        (tmp_path / run).mkdir()
+        params = classify_params(
+            inputs, tmp_path / run, OPTICAL=str(tmp_path / "s2.tif"), SAR=str(tmp_path / "s1.tif"), **bands
+        )
+        maps[run] = read_band(processing.run("landfuse:classify", params)["OUTPUT"])
+    original = read_band(processing.run("landfuse:classify", classify_params(inputs, tmp_path))["OUTPUT"])
+    assert len(np.unique(original)) > 1
+    for run, class_map in maps.items():
+        assert np.array_equal(class_map, original), run
+
+
+def test_bands_given_both_by_index_and_by_name_are_refused(inputs, tmp_path):
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("landfuse:classify")
+    params = classify_params(inputs, tmp_path, OPTICAL_BANDS=list(range(1, 10)), OPTICAL_BAND_NAMES="B2")
+    with pytest.raises(QgsProcessingException, match="either by index"):
+        algorithm.processAlgorithm(params, QgsProcessingContext(), QgsProcessingFeedback())

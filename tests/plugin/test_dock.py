@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from osgeo import gdal
 from qgis.core import QgsLayerTreeGroup, QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QApplication
 
 from landfuse.plugin import settings
-from landfuse.plugin.dock import LandFuseDock
+from landfuse.plugin.dock import PROJECT_SCOPE, LandFuseDock
 from landfuse.plugin.styling import class_label, legend_labels
-from tests.plugin.helpers import write_scene, write_tiny_model
+from tests.paths import SHARED_DATA
+from tests.plugin.helpers import write_raster, write_scene, write_tiny_model
 
 RUN_TIMEOUT_MS = 90_000
 DEMO_MODEL = "claire-lite"  # shipped in resources/models
+SENTINEL2 = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12")
+DEMO_OPTICAL = ["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B11", "B12"]
+SEN1FLOODS11 = SHARED_DATA / "sen1floods11"
+REAL_MODEL = "edc-lite"
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +35,36 @@ def scenes(tmp_path_factory, landfuse_provider):
         "large": write_scene(folder / "large", size=512),
         "tiny": write_tiny_model(folder / "tiny.onnx"),
         "slow": write_tiny_model(folder / "slow.onnx", depth=24, name="slow"),
+    }
+
+
+def write_named(path: Path, data: np.ndarray, gdal_type: int, names) -> Path:
+    """A GeoTIFF of ``data`` [bands, h, w] whose band descriptions are ``names``."""
+    write_raster(path, data, gdal_type)
+    dataset = gdal.Open(str(path), gdal.GA_Update)
+    for index, name in enumerate(names, start=1):
+        dataset.GetRasterBand(index).SetDescription(name)
+    dataset = None
+    return path
+
+
+@pytest.fixture(scope="module")
+def stacks(tmp_path_factory, landfuse_provider):
+    """A 13-band Sentinel-2 stack and a VV/VH pair with band descriptions, a 4-band unnamed stack, 0-1 data."""
+    folder = tmp_path_factory.mktemp("dock-stacks")
+    rng = np.random.default_rng(3)
+    optical = 500 + 2500 * rng.random((13, 32, 32))
+    sar = np.stack([-12 + rng.standard_normal((32, 32)), -19 + rng.standard_normal((32, 32))])
+    return {
+        "s2": write_named(folder / "s2.tif", optical.astype(np.uint16), gdal.GDT_UInt16, SENTINEL2),
+        "s1": write_named(folder / "s1.tif", sar.astype(np.float32), gdal.GDT_Float32, ("VV", "VH")),
+        "unnamed": write_raster(folder / "unnamed.tif", optical[:4].astype(np.uint16), gdal.GDT_UInt16),
+        "scaled": write_named(
+            folder / "scaled.tif", (optical[1:9] / 10000).astype(np.float32), gdal.GDT_Float32, DEMO_OPTICAL[:8]
+        ),
+        "linear": write_named(
+            folder / "linear.tif", (10 ** (sar / 10)).astype(np.float32), gdal.GDT_Float32, ("VV", "VH")
+        ),
     }
 
 
@@ -70,7 +108,8 @@ def test_run_with_a_demo_model_adds_styled_layers_in_a_group_and_explains(dock, 
     choose(dock, qtbot, *scenes["small"], DEMO_MODEL)
     card_labels = {c["id"]: class_label(c) for c in dock.card["classes"]}
     assert "Flooded vegetation" in dock.card_view.toPlainText() and "synthetic" in dock.card_view.toPlainText()
-    assert dock.optical_bands.bands() == list(range(1, 10)) and dock.sar_bands.bands() == [1, 2]
+    assert dock.optical_bands.indexes() == list(range(1, 10)) and dock.sar_bands.indexes() == [1, 2]
+    assert dock.optical_bands.selection() == list(range(1, 10))  # unnamed bands: by position
     qtbot.waitUntil(lambda: "checking" not in dock.device_label.text(), timeout=30_000)
     assert dock.device_label.text() == "Device: CPU"
 
@@ -129,11 +168,12 @@ def test_cancel_stops_the_run_and_leaves_nothing(dock, scenes, qtbot, tmp_path):
 
 def test_a_failed_run_shows_the_worker_message_and_leaves_nothing(dock, scenes, qtbot, tmp_path):
     choose(dock, qtbot, *scenes["small"], str(scenes["tiny"]))
-    dock.optical_bands.check_first(3)  # the model needs 9 optical bands
+    dock.optical_bands.automatic_check.click()  # match by name, but the scene's bands have no names
+    assert dock.optical_bands.selection() == DEMO_OPTICAL
     with qtbot.waitSignal(dock.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         dock.run_button.click()
     assert finished.args == ["failed"]
-    assert "BAD_BANDS" in dock.status_label.text() and "9" in dock.status_label.text()
+    assert "BAD_BANDS" in dock.status_label.text() and "'B2'" in dock.status_label.text()
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
     assert not dock.result_layers and dock.run_button.isEnabled()
 
@@ -141,6 +181,106 @@ def test_a_failed_run_shows_the_worker_message_and_leaves_nothing(dock, scenes, 
 def test_run_without_layers_says_what_to_do(dock):
     dock.start_run()
     assert dock.state == "idle" and "Choose an optical and a SAR layer" in dock.status_label.text()
+
+
+def test_a_sentinel2_stack_is_mapped_by_name(dock, stacks, qtbot):
+    dock.show()
+    choose(dock, qtbot, stacks["s2"], stacks["s1"], DEMO_MODEL)
+    optical, sar = dock.optical_bands, dock.sar_bands
+    assert optical.indexes() == [2, 3, 4, 5, 6, 7, 8, 12, 13] and optical.automatic_check.isChecked()
+    assert optical.selection() == DEMO_OPTICAL  # names: the backend matches them
+    assert sar.indexes() == [1, 2] and sar.selection() == ["VV", "VH"]
+    assert [combo.currentText() for combo in sar.combos] == ["Band 1: VV", "Band 2: VH"]
+    assert not any(combo.isEnabled() for combo in optical.combos)
+    assert optical.warning_label.isVisible() and "Level-1C" in optical.warning_label.text()  # it has B10
+    assert not sar.warning_label.isVisible()
+    optical.automatic_check.click()
+    assert optical.selection() == [2, 3, 4, 5, 6, 7, 8, 12, 13] and all(c.isEnabled() for c in optical.combos)
+
+
+def test_unnamed_bands_of_another_count_are_chosen_by_position_with_a_visible_warning(dock, stacks, qtbot):
+    dock.show()
+    choose(dock, qtbot, stacks["unnamed"], stacks["s1"], DEMO_MODEL)
+    mapping = dock.optical_bands
+    assert mapping.indexes() == [1, 2, 3, 4, None, None, None, None, None]
+    assert not mapping.automatic_check.isChecked()
+    text = mapping.warning_label.text()
+    assert mapping.warning_label.isVisible() and "has 4 band(s); the model needs 9" in text
+    assert "no names" in text and "B6, B7, B8, B11, B12" in text
+    assert mapping.selection()[3:5] == [4, "B6"]  # a card band without a layer band is sent by name
+
+
+def test_data_of_another_product_level_are_warned_about(dock, stacks, qtbot):
+    dock.show()
+    choose(dock, qtbot, stacks["scaled"], stacks["linear"], DEMO_MODEL)
+    optical, sar = dock.optical_bands.warning_label, dock.sar_bands.warning_label
+    assert optical.isVisible() and "scaled 0-1" in optical.text() and "No band of 'S2' is named B12" in optical.text()
+    assert sar.isVisible() and "linear backscatter; the model expects dB" in sar.text()
+
+
+def test_the_band_mapping_is_kept_per_layer_and_model_in_the_project(dock, stacks, qtbot):
+    choose(dock, qtbot, stacks["s2"], stacks["s1"], DEMO_MODEL)
+    mapping = dock.optical_bands
+    mapping.automatic_check.click()
+    first = mapping.combos[0]
+    first.setCurrentIndex(first.findData(1))
+    first.activated.emit(first.currentIndex())  # as when the user picks "Band 01: B1" for B2
+    assert "B2 <- Band 01: B1" in mapping.warning_label.text()
+    assert "band_mapping" in QgsProject.instance().subkeyList(PROJECT_SCOPE, "") + QgsProject.instance().entryList(
+        PROJECT_SCOPE, ""
+    )
+    dock.set_model("edc-lite")
+    qtbot.waitUntil(lambda: dock.card is not None and dock.card["architecture"] == "edc", timeout=30_000)
+    assert mapping.indexes()[0] == 2 and mapping.automatic_check.isChecked()  # nothing saved for this model
+    dock.set_model(DEMO_MODEL)
+    qtbot.waitUntil(lambda: dock.card is not None and dock.card["architecture"] == "claire", timeout=30_000)
+    assert mapping.indexes() == [1, 3, 4, 5, 6, 7, 8, 12, 13] and not mapping.automatic_check.isChecked()
+    assert mapping.selection()[0] == 1
+
+
+def test_web_layers_are_listed_with_a_hint_to_export_them(dock, stacks, qtbot):
+    tiles = QgsRasterLayer("type=xyz&url=http://127.0.0.1:9/{z}/{x}/{y}.png&zmax=19&zmin=0", "Tiles", "wms")
+    sar = QgsRasterLayer(str(stacks["s1"]), "S1")
+    QgsProject.instance().addMapLayers([tiles, sar])
+    dock.show()
+    dock.optical_combo.setLayer(tiles)
+    dock.sar_combo.setLayer(sar)
+    assert dock.optical_combo.currentLayer() is tiles
+    warning = dock.optical_bands.warning_label
+    assert warning.isVisible() and "Export it first" in warning.text() and not dock.optical_bands.combos
+    dock.start_run()
+    assert dock.state == "idle" and "Export it first" in dock.status_label.text()
+
+
+def test_card_errors_and_explanations_are_shown_as_text_never_as_html(dock):
+    dock._on_card(dock._card_requests, None, "<b>model.onnx</b> is not a model")
+    assert "<b>model.onnx</b> is not a model" in dock.card_view.toPlainText()
+    dock.set_explanation("Water covers **12 %** of the area. <img src='x.png'> <b>bold</b>")
+    text = dock.explanation_view.toPlainText()
+    assert "<b>bold</b>" in text and "<img src='x.png'>" in text and "**" not in text
+    assert dock.status_label.textFormat() == Qt.TextFormat.PlainText
+
+
+@pytest.mark.skipif(not SEN1FLOODS11.is_dir(), reason="needs the shared Sen1Floods11 sample")
+def test_a_real_sentinel_pair_is_classified_with_its_bands_found_by_name(dock, qtbot, tmp_path):
+    """Sen1Floods11 Spain_7370579 (13-band L1C stack, VV/VH in dB) during a flood: water share near the label's."""
+    for name in ("S2Hand", "S1Hand"):  # copies: QGIS writes .aux.xml statistics beside the rasters it opens
+        shutil.copy(SEN1FLOODS11 / f"Spain_7370579_{name}.tif", tmp_path)
+    dock.show()
+    choose(dock, qtbot, tmp_path / "Spain_7370579_S2Hand.tif", tmp_path / "Spain_7370579_S1Hand.tif", REAL_MODEL)
+    assert dock.optical_bands.indexes() == [2, 3, 4, 5, 6, 7, 8, 12, 13]
+    assert dock.sar_bands.selection() == ["VV", "VH"]
+    assert "Level-1C" in dock.optical_bands.warning_label.text()
+    dock.explain_check.setChecked(False)
+    with qtbot.waitSignal(dock.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        dock.run_button.click()
+    assert finished.args == ["done"], dock.status_label.text()
+    labels = gdal.Open(str(SEN1FLOODS11 / "Spain_7370579_LabelHand.tif")).ReadAsArray()  # -1 nodata, 1 water
+    labelled, label_water = labels >= 0, labels == 1
+    water = gdal.Open(dock.result_layers[0].source()).ReadAsArray() == 0  # class 0: water
+    share = next(c["share"] for c in dock.report["classes"] if c["name"] == "water")
+    iou = (water & label_water).sum() / ((water | label_water) & labelled).sum()
+    assert abs(share - label_water[labelled].mean()) < 0.05 and iou > 0.45, (share, iou)
 
 
 def test_options_page_check_backend_shows_the_worker_diagnostics(qtbot, landfuse_provider):

@@ -15,7 +15,7 @@ from landfuse.plugin.styling import (
     legend_labels,
     true_colour_bands,
 )
-from landfuse.plugin.widgets import BandPicker, ClassAreaChart, card_html
+from landfuse.plugin.widgets import ClassAreaChart, card_html
 from tests.paths import REPO_ROOT
 from tests.plugin.helpers import tiny_card, write_labels, write_scene
 
@@ -93,15 +93,7 @@ def test_options_page_applies_its_fields(saved_settings, qtbot, tmp_path):
     assert LandFuseOptionsFactory().title() == "LandFuse"
 
 
-def test_band_picker_chart_and_card_view(qtbot, tmp_path):
-    optical, _ = write_scene(tmp_path)
-    picker = BandPicker()
-    qtbot.addWidget(picker)
-    picker.set_layer(QgsRasterLayer(str(optical), "optical"), wanted=4)
-    assert picker.count() == 9 and picker.bands() == [1, 2, 3, 4]
-    picker.check_first(9)
-    assert picker.bands() == list(range(1, 10))
-
+def test_chart_and_card_view(qtbot):
     chart = ClassAreaChart()
     qtbot.addWidget(chart)
     entries = [{**c, "pixels": 10, "hectares": 1.0 + c["id"], "share": (1.0 + c["id"]) / 45} for c in DYNAMIC_WORLD]

@@ -109,6 +109,17 @@ def test_removing_a_stale_sidecar_that_is_an_input_is_refused(tmp_path):
     assert info.value.code == "BAD_PARAMS" and "stale sidecar" in str(info.value)
 
 
+def test_a_model_file_named_like_the_output_has_no_protected_sidecars(tmp_path):
+    """A model ``landcover.onnx`` beside ``landcover.tif``: the class map's ``landcover.qml`` is no model file."""
+    model = tmp_path / "landcover.onnx"
+    model.write_bytes(b"model")
+    optical = tmp_path / "optical.tif"
+    optical.write_bytes(b"raster")
+    check_job_paths({"optical": optical, "model": model}, {"class map style": tmp_path / "landcover.qml"})
+    with pytest.raises(LandFuseError, match="sidecar file of the optical input"):
+        check_job_paths({"optical": optical, "model": model}, {"class map style": tmp_path / "optical.qml"})
+
+
 def test_missing_output_folders_are_created_and_removed_again_on_failure(scene, tiny_runner, tmp_path):
     nested = tmp_path / "new" / "deeper" / "map.tif"
     report = classify(*scene, tiny_runner, nested, confidence=tmp_path / "other" / "c.tif", options=OPTIONS)
