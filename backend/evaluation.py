@@ -8,26 +8,37 @@ reconstruction when the model makes one and the dataset has the cloud-free optic
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import rasterio
+from affine import Affine
 from rasterio.enums import Resampling
+from rasterio.warp import reproject
+from rasterio.windows import Window
 
 from ..common.card import ClassSpec, ModelCard
 from ..common.classes import load_code_map, load_scheme
 from .data.base import SampleDataset
-from .data.rasters import Raster, read_raster, resize_nearest, warp_to
+from .data.rasters import resize_nearest
 from .data.sample import Sample, map_codes
 from .engine.blend import normalise_blend, softmax
 from .engine.normalise import Normaliser
 from .engine.source import pad_to
+from .engine.style import class_names_from_tags
 from .engine.windows import WindowPlan
-from .errors import BandError, UnreadableInputError
+from .errors import BandError, CancelledError, UnreadableInputError
 from .metrics import ConfusionAccumulator, plot_confusion_matrix, psnr, ssim
 
 Progress = Callable[[int, int], None]
+NODATA_ID = 255
+WINDOW_PIXELS = 2**18  # pixels read per window when scoring a class map: bounds memory
+MAX_WINDOW_WIDTH = 8192
+GDAL_CACHE_BYTES = 16 * 2**20  # GDAL's block cache defaults to 5% of RAM; a window row of blocks fits
+HISTOGRAM_ROWS, HISTOGRAM_COLUMNS = 257, 256  # reference values 0..255 and "other"; predicted ids 0..255
+HISTOGRAM_CELLS = HISTOGRAM_ROWS * HISTOGRAM_COLUMNS
+MAX_REPORTED_VALUES = 10
 PSNR_CAP_DB = 100.0  # an exact reconstruction has infinite PSNR; the mean over samples caps it here
 
 
@@ -35,9 +46,9 @@ PSNR_CAP_DB = 100.0  # an exact reconstruction has infinite PSNR; the mean over 
 
 
 def classes_of_class_map(path: str | Path) -> list[ClassSpec] | None:
-    """The class table a LandFuse class map carries (``CLASS_NAMES`` tag + colour table), or ``None``."""
+    """The class table a LandFuse class map carries (class-name tags + colour table), or ``None``."""
     with rasterio.open(path) as src:
-        names = src.tags(1).get("CLASS_NAMES")
+        names = class_names_from_tags(src.tags(1))
         if not names:
             return None
         try:
@@ -45,7 +56,7 @@ def classes_of_class_map(path: str | Path) -> list[ClassSpec] | None:
         except ValueError:
             colormap = {}
     specs = []
-    for class_id, name in enumerate(names.split(",")):
+    for class_id, name in enumerate(names):
         r, g, b, *_ = colormap.get(class_id, (128, 128, 128, 255))
         specs.append(ClassSpec(class_id, name, f"#{r:02x}{g:02x}{b:02x}"))
     return specs
@@ -64,57 +75,207 @@ def evaluate_rasters(
     cloud_mask: str | Path | None = None,
     output: str | Path | None = None,
     plot: str | Path | None = None,
+    progress: Progress | None = None,
+    is_cancelled: Callable[[], bool] | None = None,
+    window_pixels: int = WINDOW_PIXELS,
 ) -> dict:
     """Metrics of ``class_map`` (class ids, nodata skipped) against ``reference`` on the class map's grid.
 
-    The reference (and the optional ``cloud_mask``, nonzero = cloud) is resampled onto the class map
-    grid with nearest neighbour. ``classes``: a scheme name or class list; by default the class table
-    stored in the class map, else ``class_0..`` up to the largest id found. ``reference_codes``: a scheme
-    whose label-file codes the reference holds (e.g. ``"m3m_cr"`` for raw WorldCover codes); by
-    default the reference holds class ids. Writes the metrics JSON to ``output`` and a
-    confusion-matrix PNG to ``plot`` when given.
+    The reference (and the optional ``cloud_mask``, nonzero = cloud; its nodata and the area outside
+    it count as clear) is resampled onto the class map grid with nearest neighbour. ``classes``: a
+    scheme name or class list; by default the class table stored in the class map, else ``class_0..``
+    up to the largest id found. ``reference_codes``: a scheme whose label-file codes the reference
+    holds (e.g. ``"m3m_cr"`` for raw WorldCover codes); by default the reference holds class ids.
+    Writes the metrics JSON to ``output`` and a confusion-matrix PNG to ``plot`` when given.
+
+    The rasters are read window by window (about ``window_pixels`` pixels each) into a running joint
+    histogram of (reference value, predicted id), so memory stays bounded whatever their size.
+    ``progress(done, total)`` is called after each window; ``is_cancelled()`` is checked before each
+    one and raises ``CancelledError`` when true.
     """
-    predicted_raster = read_raster(class_map)
-    reference_raster = read_raster(reference)
-    predicted = _class_ids(predicted_raster)
-    aligned = warp_to(_nan_for_nodata(reference, reference_raster), predicted_raster, Resampling.nearest)[0]
-    if reference_codes:
-        truth = map_codes(np.nan_to_num(aligned, nan=-1).astype(np.int64), load_code_map(reference_codes))
-    else:
-        truth = np.where(np.isfinite(aligned), aligned, 255).astype(np.int64)
-    if isinstance(classes, str):
-        classes = load_scheme(classes)
-    classes = list(classes or classes_of_class_map(class_map) or [])
+    code_map = load_code_map(reference_codes) if reference_codes else None
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), _open(class_map) as predicted_src:
+        if isinstance(classes, str):
+            classes = load_scheme(classes)
+        classes = list(classes or classes_of_class_map(class_map) or [])
+        counts = _JointCounts(cloud_mask is not None)
+        with _GridReader(reference, predicted_src) as truth_reader, _GridReader(cloud_mask, predicted_src) as masks:
+            windows = list(_windows(predicted_src.height, predicted_src.width, window_pixels))
+            for done, window in enumerate(windows, start=1):
+                if is_cancelled is not None and is_cancelled():
+                    raise CancelledError("the evaluation was cancelled")
+                try:
+                    predicted = _class_ids(predicted_src.read(1, window=window))
+                    truth = _reference_ids(*truth_reader.read(window), code_map)
+                    cloudy = None if cloud_mask is None else _cloudy(*masks.read(window))
+                except rasterio.errors.RasterioError as exc:
+                    raise UnreadableInputError(
+                        f"cannot read rows {window.row_off}-{window.row_off + window.height} of the class map, the "
+                        f"reference or the cloud mask: {exc}. Check that the files are complete GeoTIFFs."
+                    ) from exc
+                counts.add(truth, predicted, cloudy)
+                if progress is not None:
+                    progress(done, len(windows))
     if not classes:
-        known = np.concatenate([predicted[predicted < 255], truth[truth < 255]])
-        classes = _generic_classes(int(known.max()) + 1 if known.size else 1)
-    if not np.isin(truth, list(range(len(classes))) + [255]).all():
-        found = sorted(set(np.unique(truth).tolist()) - set(range(len(classes))) - {255})[:10]
+        classes = _generic_classes(max(counts.largest_id(), 0) + 1)
+    found = counts.values_outside(len(classes))
+    if found:
         raise UnreadableInputError(
             f"reference {Path(reference).name} holds values {found} that are not class ids 0..{len(classes) - 1}: "
             "give the scheme its codes belong to (reference codes) or a reference of class ids"
         )
     accumulator = ConfusionAccumulator(len(classes))
-    mask = None
-    if cloud_mask is not None:
-        mask = warp_to(read_raster(cloud_mask), predicted_raster, Resampling.nearest)[0]
-        mask = np.nan_to_num(mask) > 0
-    accumulator.update(truth, predicted, mask)
+    accumulator.add_counts(*counts.confusion(len(classes)))
     return finish(accumulator.metrics(classes), classes, output, plot)
 
 
-def _nan_for_nodata(path: str | Path, raster: Raster) -> Raster:
-    """The raster with its declared nodata value turned into NaN (so warping leaves it out)."""
-    with rasterio.open(path) as src:
-        nodata = src.nodata
-    if nodata is not None and not np.isnan(nodata):
-        raster.array[raster.array == nodata] = np.nan
-    return raster
+def _open(path: str | Path):
+    try:
+        return rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise UnreadableInputError(
+            f"cannot read raster {path}: {exc}. Check that the file exists and is a GeoTIFF."
+        ) from exc
 
 
-def _class_ids(raster: Raster) -> np.ndarray:
-    values = np.nan_to_num(raster.array[0], nan=255)
-    return np.where((values >= 0) & (values < 255), values, 255).astype(np.int64)
+def _windows(height: int, width: int, pixels: int) -> Iterator[Window]:
+    """Windows of about ``pixels`` pixels covering a ``height`` x ``width`` grid, row by row."""
+    columns = min(width, MAX_WINDOW_WIDTH)
+    rows = max(1, pixels // columns)
+    for row in range(0, height, rows):
+        for column in range(0, width, columns):
+            yield Window(column, row, min(columns, width - column), min(rows, height - row))
+
+
+class _GridReader:
+    """Band 1 of a raster read window by window on another raster's grid, with its validity (``read``).
+
+    Rasters on the same grid (or both without georeferencing, then of the same size) are read
+    directly; others are warped with nearest neighbour, reading only the source pixels each window
+    needs. ``path=None`` gives a reader that is never read.
+    """
+
+    def __init__(self, path: str | Path | None, like) -> None:
+        self._like = like
+        self._src = None if path is None else _open(path)
+        if self._src is None:
+            return
+        src = self._src
+        self._direct = (src.crs, src.transform, src.shape) == (like.crs, like.transform, like.shape)
+        if not self._direct and (src.crs is None or like.crs is None):
+            if src.shape != like.shape:
+                src.close()
+                raise UnreadableInputError(
+                    f"cannot align a {src.shape} raster with a {like.shape} one without georeferencing: "
+                    "give both files a CRS and transform, or the same size"
+                )
+            self._direct = True
+
+    def __enter__(self) -> _GridReader:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._src is not None:
+            self._src.close()
+
+    def read(self, window: Window) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(values [h, w], valid [h, w] or None when all are)`` of the window of the other raster's grid;
+        not valid: nodata, NaN or infinite, outside this raster. Values keep the file's type when read
+        directly (where they are not valid they are meaningless) and are float32 when warped."""
+        src = self._src
+        if self._direct:
+            values = src.read(1, window=window)
+            valid = np.isfinite(values) if values.dtype.kind == "f" else None
+            if src.nodata is not None and not np.isnan(src.nodata):
+                valid = values != src.nodata if valid is None else valid & (values != src.nodata)
+            return values, valid
+        values = np.full((int(window.height), int(window.width)), np.nan, dtype=np.float32)
+        reproject(
+            rasterio.band(src, 1),
+            values,
+            src_crs=src.crs,
+            src_transform=src.transform,
+            src_nodata=src.nodata,
+            dst_crs=self._like.crs,
+            dst_transform=self._like.transform @ Affine.translation(window.col_off, window.row_off),
+            dst_nodata=np.nan,
+            resampling=Resampling.nearest,
+        )
+        return values, np.isfinite(values)
+
+
+def _class_ids(values: np.ndarray) -> np.ndarray:
+    """Class ids of class map values: ``0..254`` as they are, anything else (NaN, negative, 255+) 255."""
+    if values.dtype == np.uint8:  # what LandFuse writes: already ids with nodata 255
+        return values
+    return np.where((values >= 0) & (values < NODATA_ID), values, NODATA_ID).astype(np.int64)
+
+
+def _reference_ids(values: np.ndarray, valid: np.ndarray | None, code_map: dict[int, int] | None) -> np.ndarray:
+    """Reference values of one window, through ``code_map`` when given; 255 where not valid.
+
+    Values that are neither class ids nor 255 are kept, to be reported by ``_JointCounts``.
+    """
+    if values.dtype.kind == "f":  # fractional values truncate, as class ids are integers
+        values = (values if valid is None else np.where(valid, values, 0)).astype(np.int64)
+    truth = values if code_map is None else map_codes(values, code_map)
+    return truth if valid is None else np.where(valid, truth, NODATA_ID)
+
+
+def _cloudy(values: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+    """Cloud mask values of one window as bool: nonzero and valid (nodata and outside count as clear)."""
+    cloudy = values > 0
+    return cloudy if valid is None else cloudy & valid
+
+
+class _JointCounts:
+    """A running histogram of (reference value, predicted id) pairs, split into clear and cloudy pixels.
+
+    Rows 0..255 count reference values 0..255 (255: nodata), row 256 every other value; columns
+    count predicted ids 0..255. The first ``MAX_REPORTED_VALUES`` reference values outside 0..255
+    are remembered to name them in an error.
+    """
+
+    def __init__(self, with_cloud_mask: bool) -> None:
+        self._parts = 2 if with_cloud_mask else 1  # [clear or all, cloudy]
+        self._counts = np.zeros((self._parts, HISTOGRAM_ROWS, HISTOGRAM_COLUMNS), np.int64)
+        self._outside: list[int] = []
+
+    def add(self, truth: np.ndarray, predicted: np.ndarray, cloudy: np.ndarray | None) -> None:
+        """Count one window: ``truth`` integer reference values, ``predicted`` ids 0..255, ``cloudy`` bool."""
+        if truth.dtype != np.uint8:
+            inside = (truth >= 0) & (truth <= NODATA_ID)
+            if not inside.all():
+                outside = np.unique(truth[~inside])[:MAX_REPORTED_VALUES].tolist()
+                self._outside = sorted(set(self._outside) | set(outside))[:MAX_REPORTED_VALUES]
+                truth = np.where(inside, truth, HISTOGRAM_ROWS - 1)
+        cells = np.multiply(truth, HISTOGRAM_COLUMNS, dtype=np.intp)
+        cells += predicted
+        if cloudy is not None:
+            np.add(cells, HISTOGRAM_CELLS, out=cells, where=cloudy)
+        counts = np.bincount(cells.ravel(), minlength=self._parts * HISTOGRAM_CELLS)
+        self._counts += counts.reshape(self._counts.shape)
+
+    @property
+    def _all(self) -> np.ndarray:
+        return self._counts.sum(axis=0)
+
+    def largest_id(self) -> int:
+        """The largest class id (below 255) seen in the reference or the prediction; -1 if none."""
+        counts = self._all
+        rows = np.flatnonzero(counts[:NODATA_ID].any(axis=1))
+        columns = np.flatnonzero(counts[:, :NODATA_ID].any(axis=0))
+        return int(max(rows.max(initial=-1), columns.max(initial=-1)))
+
+    def values_outside(self, num_classes: int) -> list[int]:
+        """Reference values that are neither class ids ``0..num_classes-1`` nor nodata, smallest first."""
+        ids_above = np.flatnonzero(self._all[num_classes:NODATA_ID].any(axis=1)) + num_classes
+        return sorted(set(ids_above.tolist()) | set(self._outside))[:MAX_REPORTED_VALUES]
+
+    def confusion(self, num_classes: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """``[K, K]`` counts of all pixels and of cloudy ones (``None`` without a mask); rows = reference."""
+        cloudy = self._counts[1, :num_classes, :num_classes] if self._parts == 2 else None
+        return self._all[:num_classes, :num_classes], cloudy
 
 
 def finish(metrics: dict, classes: Sequence[ClassSpec], output=None, plot=None) -> dict:

@@ -60,6 +60,15 @@ class ConfusionAccumulator:
             self.cloudy += confusion_matrix(reference[cloudy], predicted[cloudy], self.num_classes)
             self.clear += confusion_matrix(reference[~cloudy], predicted[~cloudy], self.num_classes)
 
+    def add_counts(self, matrix: np.ndarray, cloudy: np.ndarray | None = None) -> None:
+        """Add ``[K, K]`` counts accumulated elsewhere (rows = reference); ``cloudy``: the part of them
+        under clouds, when a cloud mask split them (the rest is clear)."""
+        self.all += matrix
+        if cloudy is not None:
+            self.has_cloud_mask = True
+            self.cloudy += cloudy
+            self.clear += matrix - cloudy
+
     def metrics(self, classes: Sequence[ClassSpec]) -> dict:
         """The metrics dict of all pixels, with ``clear`` and ``cloudy`` sub-dicts when a mask was given."""
         result = metrics_from_confusion(self.all, classes)

@@ -9,18 +9,21 @@ A runner has ``.card`` (the ``ModelCard``), ``.device`` (the device actually use
 ``load_runner(model_spec)`` accepts a ``.onnx`` file (card in its metadata), a ``.pt`` checkpoint
 (``{"card": ..., "state_dict": ...}``, built through the model registry) or a model name such as
 ``cloudseg-lite`` looked up in a models folder and in the bundled ``resources/models``.
+``read_model_card(path)`` reads only the card of a model file, without loading its weights.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import zipfile
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from ..common.card import ONNX_METADATA_KEY, CardError, ModelCard
-from .errors import CardMismatchError, MissingWeightsError, ModelNotFoundError
+from .errors import CardMismatchError, MissingWeightsError, ModelNotFoundError, UnreadableInputError
 
 BUNDLED_MODELS = Path(__file__).resolve().parent.parent / "resources" / "models"
 MODEL_SUFFIXES = (".onnx", ".pt")
@@ -207,3 +210,150 @@ def load_runner(model_spec: str | Path, device: str = "auto", models_dir: str | 
     if path.suffix == ".pt":
         return TorchRunner.from_checkpoint(path, device)
     raise ModelNotFoundError(f"{path.name}: model files must end in .onnx or .pt")
+
+
+# --- model cards without loading the weights ---------------------------------------------------
+
+# ModelProto field numbers (onnx/onnx.proto) and the StringStringEntryProto fields of metadata_props.
+ONNX_GRAPH_FIELD = 7
+ONNX_METADATA_FIELD = 14
+ENTRY_KEY_FIELD, ENTRY_VALUE_FIELD = 1, 2
+MAX_METADATA_ENTRY_BYTES = 64 * 2**20
+_VARINT, _FIXED64, _LENGTH_DELIMITED, _FIXED32 = 0, 1, 2, 5
+
+
+def read_model_card(path: str | Path) -> ModelCard:
+    """The card stored in a ``.onnx`` file's metadata or a ``.pt`` checkpoint, without loading the weights.
+
+    ONNX files are walked field by field (``read_onnx_metadata``), checkpoints are memory-mapped, so a
+    multi-GB model costs a few reads. Raises ``UnreadableInputError`` for a file that is not a model
+    (empty, truncated, another format) and ``CardMismatchError`` for a model without a valid card.
+    """
+    path = Path(path)
+    try:
+        if path.suffix == ".onnx":
+            metadata = read_onnx_metadata(path)
+            if ONNX_METADATA_KEY not in metadata:
+                raise CardMismatchError(
+                    f"{path.name} has no LandFuse model card (metadata key {ONNX_METADATA_KEY!r}): "
+                    "export it with 'landfuse export'"
+                )
+            return ModelCard.from_json(metadata[ONNX_METADATA_KEY])
+        card = _checkpoint_card(path)
+        if card is None:
+            raise CardMismatchError(f"{path.name} holds no LandFuse model card: save checkpoints with LandFuse")
+        return ModelCard.from_dict(card)
+    except CardError as exc:
+        raise CardMismatchError(f"the model card inside {path.name} is invalid: {exc}") from exc
+
+
+def _checkpoint_card(path: Path) -> dict | None:
+    """The ``card`` entry of a torch checkpoint (``None`` when it has none); tensors are mapped, not read."""
+    import torch
+
+    try:
+        # torch.save's zip format can be memory-mapped: tensor data stays on disk, only the pickle is read
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
+    except Exception as exc:  # torch raises many types for a bad file (EOFError, pickle and zip errors, ...)
+        size = path.stat().st_size if path.is_file() else None
+        if size == 0:
+            found = "found an empty file"
+        elif size is None:
+            found = f"the file cannot be opened ({exc})"
+        else:
+            found = f"found {size} bytes that torch cannot load ({type(exc).__name__}: {exc})"
+        raise UnreadableInputError(
+            f"{path.name} is not a readable torch checkpoint: {found}; replace it with a checkpoint "
+            "saved by LandFuse training, or remove it from the models folder"
+        ) from exc
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("card"), dict):
+        return None
+    return checkpoint["card"]
+
+
+def read_onnx_metadata(path: str | Path) -> dict[str, str]:
+    """The ``metadata_props`` of an ONNX model file as a dict, reading only the metadata.
+
+    An ONNX file is one protobuf ``ModelProto`` message: a sequence of (field number, wire type)
+    tagged fields in any order. Length-delimited fields other than ``metadata_props`` (14), above all
+    the ``graph`` (7) holding every initializer, are skipped by seeking, so memory use does not grow
+    with the file. Raises ``UnreadableInputError`` when the file is not a protobuf message with a graph
+    (empty, truncated, another format).
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as file:
+            metadata, has_graph = {}, False
+            for number, length in _protobuf_fields(file, size):
+                if number == ONNX_METADATA_FIELD:
+                    if length > MAX_METADATA_ENTRY_BYTES:
+                        raise ValueError(f"a metadata entry of {length} bytes is larger than any model card")
+                    key, value = _metadata_entry(file.read(length))
+                    metadata[key] = value
+                else:
+                    has_graph |= number == ONNX_GRAPH_FIELD
+                    file.seek(length, os.SEEK_CUR)
+    except (OSError, ValueError) as exc:
+        raise UnreadableInputError(
+            f"{path.name} is not a readable ONNX model ({exc}); replace it with a model exported by "
+            "'landfuse export', or remove it from the models folder"
+        ) from exc
+    if size == 0 or not has_graph:
+        found = "an empty file" if size == 0 else "a file without a model graph"
+        raise UnreadableInputError(
+            f"{path.name} is not an ONNX model: found {found}; export the model again with 'landfuse export', "
+            "or remove it from the models folder"
+        )
+    return metadata
+
+
+def _protobuf_fields(file, end: int):
+    """Yield ``(field number, length)`` of each length-delimited field of the message in ``file`` up to
+    byte ``end``, positioned at the field's first byte; the caller reads or skips ``length`` bytes.
+    Scalar fields are skipped here. Raises ``ValueError`` on bytes that are not a protobuf message."""
+    while (tag := _varint(file, at_end_ok=True)) is not None:
+        number, wire = tag >> 3, tag & 7
+        if number == 0:
+            raise ValueError(f"field number 0 at byte {file.tell()}")
+        if wire == _VARINT:
+            _varint(file)
+        elif wire in (_FIXED64, _FIXED32):
+            file.seek(8 if wire == _FIXED64 else 4, os.SEEK_CUR)
+        elif wire == _LENGTH_DELIMITED:
+            length = _varint(file)
+            if file.tell() + length > end:
+                raise ValueError(f"a field of {length} bytes at byte {file.tell()} runs past the end of the file")
+            yield number, length
+        else:
+            raise ValueError(f"wire type {wire} at byte {file.tell()} is not used by ONNX")
+        if file.tell() > end:
+            raise ValueError("the last field runs past the end of the file")
+
+
+def _varint(file, at_end_ok: bool = False) -> int | None:
+    """A protobuf base-128 varint; ``None`` at the end of the file when ``at_end_ok``."""
+    value = shift = 0
+    while True:
+        byte = file.read(1)
+        if not byte:
+            if at_end_ok and shift == 0:
+                return None
+            raise ValueError("the file ends inside a field")
+        value |= (byte[0] & 0x7F) << shift
+        if byte[0] < 0x80:
+            return value
+        shift += 7
+        if shift >= 70:
+            raise ValueError(f"a varint longer than 10 bytes at byte {file.tell()}")
+
+
+def _metadata_entry(data: bytes) -> tuple[str, str]:
+    """``(key, value)`` of a serialized ``StringStringEntryProto``."""
+    stream = io.BytesIO(data)
+    strings = {ENTRY_KEY_FIELD: b"", ENTRY_VALUE_FIELD: b""}
+    for number, length in _protobuf_fields(stream, len(data)):
+        chunk = stream.read(length)
+        if number in strings:
+            strings[number] = chunk
+    return strings[ENTRY_KEY_FIELD].decode("utf-8"), strings[ENTRY_VALUE_FIELD].decode("utf-8")

@@ -153,7 +153,7 @@ def folder_listing(output: str | os.PathLike) -> set[str]:
 
 
 def user_cache_dir() -> Path:
-    """LandFuse's per-user cache folder (worker log, import link); created on demand by its users."""
+    """LandFuse's per-user cache folder (worker log, the worker's working folder); created on demand by its users."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     if os.name == "nt":
         base = os.environ.get("LOCALAPPDATA") or base

@@ -8,12 +8,17 @@ when a cancelled job does not stop within a grace period.
 ``WorkerClient.call`` blocks, so call it from a background thread (a ``QgsTask`` or a Processing
 algorithm), never from the GUI thread; several threads may call at once (heavy jobs then run one after
 the other in the worker).
+
+The worker is isolated from QGIS's Python and the user's folders: it runs in isolated mode (``-I``: no
+``PYTHON*`` variables, no user site folder, nothing prepended to ``sys.path``) in its own working folder
+with a cleaned environment, and imports the plugin folder as the package ``landfuse`` by its location,
+so neither another QGIS plugin nor a ``numpy.py`` in the user's folder can shadow its imports. Relative
+paths in requests are resolved against the caller's working folder before they are sent.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import json
 import logging
@@ -22,6 +27,7 @@ import queue
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -29,6 +35,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..common.protocol import (
+    OUTPUT_PARAMS,
     PROTOCOL_VERSION,
     ErrorCode,
     declared_outputs,
@@ -41,7 +48,32 @@ from .paths import DEFAULT_VENV_PYTHON, PLUGIN_ROOT
 
 log = logging.getLogger(__name__)
 
-PACKAGE_NAME = "landfuse"
+# Run by the worker's interpreter with ``-I``: import the plugin folder (argv[1]) as the package
+# ``landfuse`` whatever the folder is called, then run the backend's command line on the other arguments.
+WORKER_BOOTSTRAP = """\
+import importlib.util, os, sys
+folder = sys.argv.pop(1)
+spec = importlib.util.spec_from_file_location(
+    "landfuse", os.path.join(folder, "__init__.py"), submodule_search_locations=[folder]
+)
+package = importlib.util.module_from_spec(spec)
+sys.modules["landfuse"] = package
+spec.loader.exec_module(package)
+from landfuse.backend.cli import main
+raise SystemExit(main())
+"""
+# Request parameters naming files or folders, per operation: relative ones are made absolute against
+# the caller's working folder (the worker runs in its own). ``model`` (classify, model_card) is a name
+# or a path: see ``_is_model_path``.
+PATH_PARAMS = {
+    "list_models": ("folder",),
+    "model_card": ("folder",),
+    "classify": ("optical", "sar", "folder", "llm_path") + OUTPUT_PARAMS["classify"],
+    "explain": ("report", "metrics", "llm_path") + OUTPUT_PARAMS["explain"],
+    "evaluate": ("class_map", "reference", "cloud_mask") + OUTPUT_PARAMS["evaluate"],
+    "debug": OUTPUT_PARAMS["debug"],
+}
+MODEL_SUFFIXES = (".onnx", ".pt")
 POLL_S = 0.05
 STDERR_LINES = 40
 # Variables of QGIS's own Python, PROJ and GDAL: the worker's environment brings its own.
@@ -192,6 +224,7 @@ class WorkerClient:
     worker is killed (``TIMEOUT``). start_timeout: seconds allowed until the handshake. cancel_grace:
     seconds a cancelled job may take to stop before the worker is killed. cache_mb: the worker's
     warm-model memory limit. extra_env: variables added to the worker's clean environment.
+    plugin_folder: the folder the worker imports as ``landfuse`` (default: this plugin's).
     """
 
     def __init__(
@@ -205,8 +238,10 @@ class WorkerClient:
         cache_mb: int = 2048,
         log_file: str | os.PathLike | None = None,
         extra_env: Mapping[str, str] | None = None,
+        plugin_folder: str | os.PathLike | None = None,
     ) -> None:
         self.python = Path(python) if python else DEFAULT_VENV_PYTHON
+        self.plugin_folder = Path(plugin_folder) if plugin_folder else PLUGIN_ROOT
         self.heartbeat_s = heartbeat_s
         self.heartbeat_timeout = heartbeat_timeout
         self.start_timeout = start_timeout
@@ -272,14 +307,13 @@ class WorkerClient:
                 f"the backend interpreter {self.python} does not exist: run `make setup` in the LandFuse "
                 "folder, or choose an interpreter in the LandFuse settings",
             )
-        import_root = importable_root(PLUGIN_ROOT)
-        argv = [str(self.python), "-m", f"{PACKAGE_NAME}.backend", "worker", "--heartbeat", str(self.heartbeat_s)]
-        argv += ["--cache-mb", str(self.cache_mb)]
+        argv = worker_command(self.python, self.plugin_folder)
+        argv += ["worker", "--heartbeat", str(self.heartbeat_s), "--cache-mb", str(self.cache_mb)]
         argv += ["--log-file", str(self.log_file)] if self.log_file else []
-        env = worker_environment(os.environ, import_root)
+        env = worker_environment(os.environ)
         env.update(self.extra_env)
         try:
-            return _WorkerProcess(argv, env, cwd=str(import_root))
+            return _WorkerProcess(argv, env, cwd=str(worker_folder()))
         except OSError as exc:
             raise self._failure(ErrorCode.WORKER_START, f"could not run {self.python}: {exc}") from exc
 
@@ -313,7 +347,7 @@ class WorkerClient:
         is_cancelled() is polled (e.g. ``feedback.isCanceled``): the job is then cancelled and
         ``WorkerError(CANCELLED)`` raised. timeout: seconds for the whole call (``TIMEOUT``).
         """
-        params = dict(params or {})
+        params = absolute_paths(op, params or {})
         outputs = declared_outputs(op, params)
         listings = {output: folder_listing(output) for output in outputs}
         request_id = str(next(self._ids))
@@ -398,7 +432,7 @@ class WorkerClient:
         """The worker's diagnostics report plus the client's view; a report even when the worker cannot start."""
         client = {
             "python": str(self.python),
-            "plugin_folder": str(PLUGIN_ROOT),
+            "plugin_folder": str(self.plugin_folder),
             "client_python": sys.executable,
             "worker_pid": self.pid,
             "last_errors": list(self.last_errors),
@@ -433,46 +467,57 @@ def _remove_partial_outputs(listings: dict[Path, set[str]]) -> None:
             path.unlink(missing_ok=True)
 
 
-def worker_environment(base: Mapping[str, str], import_root: Path) -> dict[str, str]:
+def worker_command(python: Path, plugin_folder: Path) -> list[str]:
+    """The interpreter's arguments that run the backend command line from ``plugin_folder``, isolated:
+    ``-I`` ignores ``PYTHON*`` variables and the user site folder and puts neither the working folder
+    nor any other folder in front of ``sys.path``; ``-X utf8`` makes text files and logs UTF-8."""
+    return [str(python), "-I", "-X", "utf8", "-c", WORKER_BOOTSTRAP, os.path.abspath(plugin_folder)]
+
+
+def worker_environment(base: Mapping[str, str]) -> dict[str, str]:
     """The worker's environment: ``base`` without QGIS's Python, PROJ, GDAL and Qt settings.
 
-    ``PYTHONPATH`` is set to ``import_root`` (a folder holding the ``landfuse`` package), so the worker
-    imports this plugin's code whatever the interpreter.
+    QGIS on Windows (OSGeo4W) and macOS sets ``PYTHONHOME`` and ``PYTHONPATH`` for its own Python (the
+    latter often with its plugin folders), ``GDAL_DATA``, ``GDAL_DRIVER_PATH``, ``PROJ_LIB`` and
+    ``QT_PLUGIN_PATH``; the worker's environment brings its own of each.
     """
-    env = {
+    return {
         key: value
         for key, value in base.items()
         if key not in DROPPED_VARIABLES and not key.startswith(DROPPED_PREFIXES)
     }
-    env["PYTHONPATH"] = str(import_root)
-    env["PYTHONIOENCODING"] = "utf-8"
-    env["PYTHONNOUSERSITE"] = "1"
-    return env
 
 
-def importable_root(plugin_folder: Path) -> Path:
-    """A folder from which ``import landfuse`` finds ``plugin_folder``.
-
-    The plugin's parent when the folder is named ``landfuse`` (an installed plugin); otherwise a
-    private folder in the user cache holding a ``landfuse`` link to it (a checkout under another name).
-    """
-    plugin_folder = plugin_folder.resolve()
-    if plugin_folder.name == PACKAGE_NAME:
-        return plugin_folder.parent
-    digest = hashlib.sha1(str(plugin_folder).encode("utf-8")).hexdigest()[:12]
-    root = user_cache_dir() / f"import-{digest}"
-    link = root / PACKAGE_NAME
-    if link.is_symlink() and link.resolve() == plugin_folder:
-        return root
-    root.mkdir(parents=True, exist_ok=True)
-    staging = root / f".{PACKAGE_NAME}-{os.getpid()}"
-    staging.unlink(missing_ok=True)
+def worker_folder() -> Path:
+    """The worker's working folder: the LandFuse user cache folder (the temporary folder if it cannot be made)."""
+    folder = user_cache_dir()
     try:
-        os.symlink(plugin_folder, staging, target_is_directory=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise WorkerError(
-            ErrorCode.WORKER_START,
-            f"could not link {plugin_folder} as {link} ({exc}); install the plugin in a folder named '{PACKAGE_NAME}'",
-        ) from exc
-    os.replace(staging, link)
-    return root
+        log.warning("cannot create %s (%s): the worker runs in the temporary folder", folder, exc)
+        return Path(tempfile.gettempdir())
+    return folder
+
+
+def absolute_paths(op: str, params: dict, cwd: str | os.PathLike | None = None) -> dict:
+    """A copy of ``params`` with its relative file and folder paths made absolute against ``cwd`` (default:
+    the current working folder), as the caller meant them; the worker runs in another folder."""
+
+    def absolute(value: str | os.PathLike) -> str:
+        value = os.fspath(value)
+        return value if os.path.isabs(value) else os.path.join(os.fspath(cwd) if cwd else os.getcwd(), value)
+
+    resolved = dict(params)
+    for name in PATH_PARAMS.get(op, ()):
+        if isinstance(params.get(name), (str, os.PathLike)) and os.fspath(params[name]):
+            resolved[name] = absolute(params[name])
+    model = params.get("model")
+    if op in ("classify", "model_card") and isinstance(model, (str, os.PathLike)) and _is_model_path(absolute(model)):
+        resolved["model"] = absolute(model)
+    return resolved
+
+
+def _is_model_path(path: str) -> bool:
+    """Whether a ``model`` parameter (here made absolute) names a file rather than a model, by the worker's
+    rule: a model suffix or an existing path."""
+    return Path(path).suffix in MODEL_SUFFIXES or os.path.exists(path)

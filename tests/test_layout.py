@@ -93,3 +93,40 @@ def test_package_zip_is_fit_for_the_plugin_repository(tmp_path):
 @pytest.mark.parametrize("target", ["setup", "test", "demo", "bench", "package", "lint", "install"])
 def test_makefile_has_documented_targets(target):
     assert f"\n{target}:" in (REPO_ROOT / "Makefile").read_text()
+
+
+def _uses_new_union_at_runtime(tree: ast.AST) -> bool:
+    """``isinstance(x, A | B)`` and friends: fine on Python 3.10+, a TypeError on 3.9."""
+    return any(
+        isinstance(node, ast.Call)
+        and getattr(node.func, "id", "") in {"isinstance", "issubclass"}
+        and any(isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.BitOr) for arg in node.args[1:])
+        for node in ast.walk(tree)
+    )
+
+
+def _has_annotations(tree: ast.AST) -> bool:
+    return any(
+        isinstance(node, ast.AnnAssign)
+        or (isinstance(node, ast.FunctionDef) and node.returns is not None)
+        or (isinstance(node, ast.arg) and node.annotation is not None)
+        for node in ast.walk(tree)
+    )
+
+
+@pytest.mark.parametrize("folder", ["plugin", "common"])
+def test_qgis_side_runs_on_python_3_9(folder):
+    """QGIS builds still ship Python 3.9: the QGIS-side code parses with its grammar and defers annotations."""
+    problems = []
+    for path in sorted((REPO_ROOT / folder).rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        try:
+            tree = ast.parse(source, str(path), feature_version=(3, 9))
+        except SyntaxError as exc:
+            problems.append(f"{path.name}:{exc.lineno}: {exc.msg}")
+            continue
+        if _has_annotations(tree) and "from __future__ import annotations" not in source:
+            problems.append(f"{path.name}: annotations without 'from __future__ import annotations'")
+        if _uses_new_union_at_runtime(tree):
+            problems.append(f"{path.name}: 'A | B' in isinstance/issubclass needs Python 3.10")
+    assert not problems, problems

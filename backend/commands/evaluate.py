@@ -39,18 +39,14 @@ def run(args: argparse.Namespace) -> int:
             cloud_mask=args.cloud_mask,
             output=args.output,
             plot=args.plot,
+            progress=None if args.quiet else _progress_bar("scoring windows"),
         )
     elif args.model:
         from ..runners import load_runner
 
         runner = load_runner(args.model, device=args.device, models_dir=args.models_dir)
         dataset = open_from_args(args, args.split)
-        progress = None
-        if not args.quiet:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(dataset), desc=f"evaluating {runner.card.name}", leave=False)
-            progress = lambda done, total: bar.update(done - bar.n)  # noqa: E731
+        progress = None if args.quiet else _progress_bar(f"evaluating {runner.card.name}")
         metrics = evaluate_model(runner, dataset, tile=args.tile_size, overlap=args.overlap, progress=progress)
         metrics = finish(metrics, runner.card.classes, args.output, args.plot)
     else:
@@ -60,3 +56,17 @@ def run(args: argparse.Namespace) -> int:
     summary = {k: metrics[k] for k in ("oa", "miou", "mean_f1", "kappa")}
     print("evaluate: " + ", ".join(f"{k} {v:.4f}" for k, v in summary.items() if v is not None), file=sys.stderr)
     return 0
+
+
+def _progress_bar(description: str):
+    """A ``progress(done, total)`` callback drawing a terminal progress bar (created on the first call)."""
+    from tqdm import tqdm
+
+    bars = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, desc=description, leave=False))
+        bars[0].update(done - bars[0].n)
+
+    return progress

@@ -4,8 +4,10 @@
 is a heavy job that behaves like a real one without needing a model: it writes its output under a
 temporary name, grows it step by step with progress events, stops at once when cancelled (deleting
 the temporary file) and renames it onto ``output`` when done. With ``"ignore_cancel": true`` it
-behaves like a job stuck in native code that never checks for cancellation. (Action ``stall_heartbeats`` is handled
-by the server itself: see ``server.STALL_PARAMS``.)
+behaves like a job stuck in native code that never checks for cancellation. With ``"load_seconds": s``
+it first loads a warm-cache entry the way jobs load models, the load taking ``s`` seconds that no
+cancel interrupts (as ONNX Runtime or torch loading a large model). (Action ``stall_heartbeats`` is
+handled by the server itself: see ``server.STALL_PARAMS``.)
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ SLEEP_PARAMS = {
     "step_seconds": Param(float, default=0.1),
     "output": Param(str),
     "ignore_cancel": Param(bool, default=False),
+    "load_seconds": Param(float, default=0.0),
 }
 
 
@@ -36,6 +39,10 @@ def sleep_job(ctx: JobContext) -> dict:
         raise BadParamsError(f"debug: action must be 'sleep' or 'stall_heartbeats', got {params['action']!r}")
     if not 0 < params["steps"] <= 100_000 or not 0 <= params["step_seconds"] <= 60:
         raise BadParamsError("debug: steps must be 1..100000 and step_seconds 0..60")
+    if not 0 <= params["load_seconds"] <= 600:
+        raise BadParamsError("debug: load_seconds must be 0..600")
+    if params["load_seconds"]:
+        ctx.load_warm(("debug load", ctx.id), lambda: _uninterruptible_load(params["load_seconds"]), 0)
     log.info("debug sleep: %d steps of %.2f s", params["steps"], params["step_seconds"])
     with staged({"output": params["output"]}) as temporary:
         if temporary["output"] is not None:
@@ -50,6 +57,12 @@ def sleep_job(ctx: JobContext) -> dict:
                     file.write(f"step {step + 1}\n".encode())
             ctx.progress((step + 1) / params["steps"], f"step {step + 1} of {params['steps']}")
     return {"steps": params["steps"], "pid": os.getpid(), "output": params["output"]}
+
+
+def _uninterruptible_load(seconds: float) -> str:
+    log.info("debug load: %.1f s that no cancel interrupts", seconds)
+    time.sleep(seconds)
+    return "loaded"
 
 
 DEBUG_OPERATION = Operation(SLEEP_PARAMS, sleep_job, "heavy")

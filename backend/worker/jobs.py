@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +54,15 @@ class JobContext:
         """Sleep up to ``seconds``, raising ``CancelledError`` as soon as the job is cancelled."""
         if self._cancelled.wait(seconds):
             raise CancelledError("the job was cancelled")
+
+    def load_warm(self, key: Hashable, load: Callable[[], Any], size_bytes: int) -> Any:
+        """``cache.get_or_load`` for this job: nothing is loaded once the job is cancelled, and a job
+        cancelled during a load (native code that cannot be interrupted) stops as soon as it returns.
+        The loaded value stays warm for the next job either way."""
+        self.check_cancelled()
+        value = self.cache.get_or_load(key, load, size_bytes)
+        self.check_cancelled()
+        return value
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Send a progress event; ``fraction`` is clamped to 0..1."""

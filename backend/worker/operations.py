@@ -7,15 +7,17 @@ Band indexes are 1-based, as everywhere users see them.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from ...common.card import ONNX_METADATA_KEY, CardError, ModelCard
-from ..errors import BadParamsError, CardMismatchError, UnreadableInputError
+from ...common.protocol import ErrorCode
+from ..errors import BadParamsError, LandFuseError
 from ..jsonfile import read_json_object
 from .jobs import JobContext, Operation
 from .params import Param
 from .staging import staged
 
+log = logging.getLogger(__name__)
 DEVICES = ("auto", "cpu", "cuda")
 # Share of a classify job's progress bar given to the engine when an explanation follows it.
 CLASSIFY_SHARE_WITH_EXPLANATION = 0.9
@@ -24,19 +26,27 @@ CLASSIFY_SHARE_WITH_EXPLANATION = 0.9
 
 
 def list_models(ctx: JobContext) -> dict:
-    """Model files in the user's folder and the bundled folder, each with a short card summary."""
-    from ..runners import MODEL_SUFFIXES, model_search_dirs
+    """Model files in the user's folder and the bundled folder, each with a short card summary.
+
+    A file that is not a readable model (empty, truncated, another format, no card) and a folder that
+    cannot be listed become ``problems`` entries (``path``, ``code``, ``error``); they never fail the list.
+    Only each file's card is read, never its weights.
+    """
+    from ..runners import model_search_dirs, read_model_card
 
     folders = model_search_dirs(ctx.params["folder"])
     models, problems = [], []
     for folder in folders:
-        for path in sorted(folder.iterdir()) if folder.is_dir() else ():
-            if path.suffix not in MODEL_SUFFIXES:
-                continue
+        for path in _model_files(folder, problems):
             try:
-                card = read_card(path)
-            except (CardMismatchError, UnreadableInputError) as exc:  # one broken file must not hide the others
-                problems.append({"path": str(path), "error": str(exc)})
+                card = read_model_card(path)
+            except LandFuseError as exc:
+                problems.append({"path": str(path), "code": exc.code, "error": str(exc)})
+                continue
+            except Exception as exc:  # a bug or an unforeseen file must cost one entry, not the list
+                log.exception("could not read the model card of %s", path)
+                message = f"{path.name} could not be read as a model file ({type(exc).__name__}: {exc})"
+                problems.append({"path": str(path), "code": ErrorCode.UNREADABLE, "error": message})
                 continue
             models.append(
                 {
@@ -52,51 +62,74 @@ def list_models(ctx: JobContext) -> dict:
     return {"models": models, "problems": problems, "folders": [str(folder) for folder in folders]}
 
 
+def _model_files(folder: Path, problems: list[dict]) -> list[Path]:
+    """The ``.onnx`` and ``.pt`` files in ``folder``, by name; a folder that cannot be listed is a problem."""
+    from ..runners import MODEL_SUFFIXES
+
+    try:
+        return sorted(path for path in folder.iterdir() if path.suffix in MODEL_SUFFIXES and not path.is_dir())
+    except OSError as exc:
+        message = f"the models folder {folder} cannot be listed ({exc.strerror or exc}): choose an existing folder"
+        problems.append({"path": str(folder), "code": ErrorCode.UNREADABLE, "error": message})
+        return []
+
+
 def model_card(ctx: JobContext) -> dict:
-    """The full card of a model given by name or path."""
-    from ..runners import resolve_model_path
+    """The full card of a model given by name or path (read without loading the weights)."""
+    from ..runners import read_model_card, resolve_model_path
 
     path = resolve_model_path(ctx.params["model"], ctx.params["folder"])
-    return {"path": str(path), "card": read_card(path).to_dict()}
-
-
-def read_card(path: Path) -> ModelCard:
-    """The card stored in a ``.onnx`` file's metadata or a ``.pt`` checkpoint, without building a session."""
-    try:
-        if path.suffix == ".onnx":
-            import onnx
-
-            metadata = {prop.key: prop.value for prop in onnx.load(str(path), load_external_data=False).metadata_props}
-            if ONNX_METADATA_KEY not in metadata:
-                raise CardMismatchError(f"{path.name} has no LandFuse model card (metadata key {ONNX_METADATA_KEY!r})")
-            return ModelCard.from_json(metadata[ONNX_METADATA_KEY])
-        import torch
-
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(checkpoint, dict) or "card" not in checkpoint:
-            raise CardMismatchError(f"{path.name} holds no LandFuse model card: save checkpoints with LandFuse")
-        return ModelCard.from_dict(checkpoint["card"])
-    except CardError as exc:
-        raise CardMismatchError(f"the model card inside {path.name} is invalid: {exc}") from exc
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise UnreadableInputError(f"{path.name} could not be read as a model file: {exc}") from exc
+    return {"path": str(path), "card": read_model_card(path).to_dict()}
 
 
 def warm_runner(ctx: JobContext, model: str, folder: str | None, device: str):
-    """The runner for ``model`` on ``device``, kept warm in the worker's cache between jobs."""
+    """The runner for ``model`` on ``device``, kept warm in the worker's cache between jobs.
+
+    Loading runs in the job's thread; a job cancelled while its model loads stops when the load returns.
+    """
     from ..runners import load_runner, resolve_model_path
 
     path = resolve_model_path(model, folder).resolve()
-    return ctx.cache.get_or_load(("runner", str(path), device), lambda: load_runner(path, device), path.stat().st_size)
+
+    def load():
+        ctx.progress(0.0, f"loading the model {path.name}")
+        return load_runner(path, device)
+
+    return ctx.load_warm(("runner", str(path), device), load, path.stat().st_size)
 
 
 def warm_language_model(ctx: JobContext, path: str | None):
-    """The language model (``None``: the default SmolLM2), kept warm in the worker's cache."""
+    """The language model (``None``: the default SmolLM2), kept warm in the worker's cache.
+
+    The model is returned wrapped so that the job's cancel is honoured before each generation.
+    """
     from ..explain import LanguageModel, default_model_path
 
     model_path = Path(path) if path else default_model_path()
     size = model_path.stat().st_size if model_path.is_file() else 0
-    return ctx.cache.get_or_load(("language_model", str(model_path)), lambda: LanguageModel.load(model_path), size)
+    model = ctx.load_warm(("language_model", str(model_path)), lambda: LanguageModel.load(model_path), size)
+    return CancellableLanguageModel(model, ctx)
+
+
+class CancellableLanguageModel:
+    """A warm language model as one job sees it: every call into it (rendering a prompt, one attempt's
+    generation, describing it for the record) first checks the job's cancel, so a cancelled explanation
+    stops as soon as the generation in flight returns, before anything is written."""
+
+    def __init__(self, model, ctx: JobContext) -> None:
+        self._model = model
+        self._ctx = ctx
+
+    def __getattr__(self, name: str):
+        value = getattr(self._model, name)
+        if not callable(value):
+            return value
+
+        def checked(*args, **kwargs):
+            self._ctx.check_cancelled()
+            return value(*args, **kwargs)
+
+        return checked
 
 
 # -- classify ------------------------------------------------------------------------------------
@@ -115,8 +148,8 @@ CLASSIFY_OPTIONS = {
 CLASSIFY_PARAMS = {
     "optical": Param(str),
     "sar": Param(str),
-    "optical_bands": Param(list, items=int),
-    "sar_bands": Param(list, items=int),
+    "optical_bands": Param(list, items=(int, str)),
+    "sar_bands": Param(list, items=(int, str)),
     "model": Param(str, required=True),
     "folder": Param(str),
     "output": Param(str, required=True),
@@ -142,39 +175,73 @@ ENGINE_OUTPUT_KEYS = {
 def classify(ctx: JobContext) -> dict:
     """Classify a raster pair (``backend.engine.classify``); optionally explain the result.
 
+    All or nothing: every path (the explanation's included) is checked and a configured language
+    model is loaded before any classification work, and the engine's outputs and the explanation are
+    committed together, or none of them on an error or a cancel.
     Result: ``{"outputs": {param name: absolute path or null}, "device": str, "report": report dict,
     "explanation": text or null}``.
     """
     from ..engine import CancelToken, classify
+    from ..engine.classify import check_classify_paths
+    from ..engine.outputs import StagedFiles, write_text
+    from ..runners import resolve_model_path
 
     params = ctx.params
     options = _classify_options(params["options"])
-    runner = warm_runner(ctx, params["model"], params["folder"], options.device)
-    token = CancelToken()
-    ctx.on_cancel(token.cancel)
-    share = CLASSIFY_SHARE_WITH_EXPLANATION if params["explanation"] else 1.0
-    report = classify(
+    explanation_path = params["explanation"]
+    engine_outputs = {
+        "class map": params["output"],
+        "confidence map": params["confidence"],
+        "reconstruction": params["reconstruction"],
+        "report": params["report"],
+    }
+    check_classify_paths(
         params["optical"],
         params["sar"],
-        runner,
-        params["output"],
-        optical_bands=params["optical_bands"],
-        sar_bands=params["sar_bands"],
-        options=options,
-        confidence=params["confidence"],
-        reconstruction=params["reconstruction"],
-        report=params["report"],
-        progress=lambda fraction, message: ctx.progress(share * fraction, message),
-        cancel=token,
+        resolve_model_path(params["model"], params["folder"]),
+        engine_outputs,
+        also_reads={"language model": params["llm_path"]},
+        also_writes={"explanation": explanation_path},
     )
-    outputs = {name: report["outputs"].get(key) for name, key in ENGINE_OUTPUT_KEYS.items()}
-    outputs["explanation"] = text = None
-    if params["explanation"]:
+    files = StagedFiles()
+    try:
+        explanation_temp = files.stage(explanation_path, "explanation") if explanation_path else None
+        if explanation_path and params["llm_path"]:
+            warm_language_model(ctx, params["llm_path"])  # a configured model that cannot load fails the job now
+        runner = warm_runner(ctx, params["model"], params["folder"], options.device)
+        token = CancelToken()
+        ctx.on_cancel(token.cancel)
+        share = CLASSIFY_SHARE_WITH_EXPLANATION if explanation_path else 1.0
+        report = classify(
+            params["optical"],
+            params["sar"],
+            runner,
+            params["output"],
+            optical_bands=params["optical_bands"],
+            sar_bands=params["sar_bands"],
+            options=options,
+            confidence=params["confidence"],
+            reconstruction=params["reconstruction"],
+            report=params["report"],
+            progress=lambda fraction, message: ctx.progress(share * fraction, message),
+            cancel=token,
+            staged_files=files,
+        )
+        outputs = {name: report["outputs"].get(key) for name, key in ENGINE_OUTPUT_KEYS.items()}
+        outputs["explanation"] = text = None
+        if explanation_path:
+            ctx.check_cancelled()
+            ctx.progress(share, "writing the explanation")
+            attempts = params["explanation_attempts"]
+            explained = _write_explanation(ctx, report, None, None, params["llm_path"], attempts)
+            write_text(explanation_temp, explained["markdown"], "explanation")
+            text = explained["text"]
+            outputs["explanation"] = str(Path(explanation_path).resolve())
         ctx.check_cancelled()
-        ctx.progress(share, "writing the explanation")
-        attempts = params["explanation_attempts"]
-        text = _write_explanation(ctx, report, None, params["explanation"], params["llm_path"], attempts)["text"]
-        outputs["explanation"] = str(Path(params["explanation"]).resolve())
+        files.commit()
+    except BaseException:
+        files.discard()
+        raise
     return {"outputs": outputs, "device": report.get("device"), "report": report, "explanation": text}
 
 
@@ -239,6 +306,7 @@ def _write_explanation(
             raise
         llm = None
     explanation = explain_report(report, metrics=metrics, llm=llm, max_attempts=attempts)
+    ctx.check_cancelled()
     with staged({"output": output}) as temporary:
         explanation.save(md_path=temporary["output"])
     return {"text": explanation.text, "markdown": explanation.markdown, "record": explanation.record}
@@ -257,12 +325,20 @@ EVALUATE_PARAMS = {
 }
 
 
+# Share of an evaluate job's progress bar given to reading the rasters (the rest: metrics and plot).
+EVALUATE_READING_SHARE = 0.95
+
+
 def evaluate(ctx: JobContext) -> dict:
     """Score a class map against reference labels. Result: ``{"output", "plot", "metrics"}``."""
     from ..evaluation import evaluate_rasters
 
     params = ctx.params
     ctx.progress(0.0, "reading the class map and the reference")
+
+    def progress(done: int, total: int) -> None:
+        ctx.progress(EVALUATE_READING_SHARE * done / total, f"scored window {done} of {total}")
+
     with staged({"output": params["output"], "plot": params["plot"]}) as temporary:
         metrics = evaluate_rasters(
             params["class_map"],
@@ -272,6 +348,8 @@ def evaluate(ctx: JobContext) -> dict:
             cloud_mask=params["cloud_mask"],
             output=temporary["output"],
             plot=temporary["plot"],
+            progress=progress,
+            is_cancelled=lambda: ctx.cancelled,
         )
         ctx.check_cancelled()
     ctx.progress(1.0, "done")

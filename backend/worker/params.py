@@ -26,7 +26,7 @@ class Param:
     kind: type | tuple[type, ...]
     required: bool = False
     default: Any = None
-    items: type | None = None
+    items: type | tuple[type, ...] | None = None
     fields: dict[str, Param] | None = None
 
 
@@ -40,11 +40,14 @@ def _is(value: Any, kind: type | tuple[type, ...]) -> bool:
     return isinstance(value, kind)
 
 
-def _describe(kind: type | tuple[type, ...], items: type | None = None) -> str:
+def _describe(kind: type | tuple[type, ...], items: type | tuple[type, ...] | None = None) -> str:
     if isinstance(kind, tuple):
         return " or ".join(_describe(one, items) for one in kind)
     if kind is list:
-        return f"a list of {_describe(items).split(' ', 1)[1]}s" if items else "a list"
+        if not items:
+            return "a list"
+        names = [_describe(one).split(" ", 1)[1] for one in (items if isinstance(items, tuple) else (items,))]
+        return f"a list of {' or '.join(names)}s"
     return _TYPE_NAMES[kind]
 
 

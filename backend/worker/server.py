@@ -2,7 +2,8 @@
 
 Threads:
 - the main thread reads request lines and answers control operations at once (ping, cancel,
-  clear_cache, shutdown); it never runs a job, so cancel and ping are answered while a job runs;
+  clear_cache, shutdown); it never runs a job nor loads a model, and the warm cache is not locked
+  while a job loads one, so cancel and ping are answered while a job runs or loads a model;
 - the ``light`` lane runs quick jobs (list_models, model_card, diagnostics) in arrival order;
 - the ``heavy`` lane runs classify, explain and evaluate one at a time, in arrival order (further
   requests wait in its queue), so one GPU job runs at a time;

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import rasterio
 
-from landfuse.common.protocol import PROTOCOL_VERSION, ErrorCode, temporary_path
-from landfuse.plugin.worker_client import WorkerClient, WorkerError, importable_root, worker_environment
+from landfuse.common.protocol import PROTOCOL_VERSION, ErrorCode, temporary_path, user_cache_dir
+from landfuse.plugin.worker_client import WorkerClient, WorkerError, absolute_paths, worker_environment
 from tests.backend.engine.helpers import export_onnx, tiny_card, tiny_module, write_optical, write_sar
 from tests.backend.worker.helpers import write_tiny_llama
+from tests.paths import REPO_ROOT
 
 DEBUG_ENV = {"LANDFUSE_WORKER_DEBUG_OPS": "1"}
 
@@ -88,7 +89,8 @@ def test_classify_with_explanation_then_evaluate_keeps_models_warm(client, input
     params.update(explanation=str(tmp_path / "explanation.md"), llm_path=inputs["llm"], explanation_attempts=1)
     result = client.call("classify", params)
     text = (tmp_path / "explanation.md").read_text(encoding="utf-8")
-    assert result["explanation"].startswith("The scene is dominated by") and result["explanation"] in text
+    dominant = max(result["report"]["classes"], key=lambda entry: entry["share"])["name"]
+    assert dominant in result["explanation"] and result["explanation"] in text
     assert result["outputs"]["explanation"] == str((tmp_path / "explanation.md").resolve())
     warm = client.call("ping")["cache"]["entries"]
     assert any("tiny-llama.gguf" in entry for entry in warm) and any("tiny-test.onnx" in entry for entry in warm)
@@ -230,21 +232,70 @@ def test_the_worker_environment_is_clean(cache_home, monkeypatch):
         client.shutdown()
     worker = report["worker"]
     assert "error" not in worker, worker
-    assert worker["environment"] == {"PYTHONPATH": str(importable_root(Path(worker["paths"]["landfuse"])))}
+    assert not {"PYTHONPATH", "PYTHONHOME", "PROJ_LIB", "GDAL_DATA"} & set(worker["environment"])
+    assert worker["paths"]["cwd"] == str(user_cache_dir()) and worker["paths"]["landfuse"] == str(REPO_ROOT)
     assert report["client"]["python"] == sys.executable
-    env = worker_environment(os.environ, Path("/x"))
-    assert not any(key.startswith(("QGIS_", "PROJ_", "GDAL_")) for key in env) and env["PYTHONPATH"] == "/x"
+    env = worker_environment(os.environ)
+    assert not any(key.startswith(("QGIS_", "PROJ_", "GDAL_", "PYTHON")) for key in env)
 
 
-def test_importable_root_links_a_folder_not_named_landfuse(cache_home, tmp_path):
-    installed = tmp_path / "plugins" / "landfuse"
-    installed.mkdir(parents=True)
-    assert importable_root(installed) == installed.parent
-    checkout = tmp_path / "landfuse-main"
-    checkout.mkdir()
-    root = importable_root(checkout)
-    assert (root / "landfuse").resolve() == checkout.resolve()
-    assert importable_root(checkout) == root  # reused
+SHADOWED = ("numpy", "onnx", "onnxruntime", "rasterio", "torch", "landfuse")
+
+
+def shadowing_folder(folder: Path) -> Path:
+    """A folder of modules and packages named like the worker's libraries that fail when imported."""
+    folder.mkdir(parents=True)
+    for name in SHADOWED:
+        (folder / f"{name}.py").write_text(f"raise ImportError('the worker imported {folder}/{name}.py')\n")
+    return folder
+
+
+def test_modules_named_like_libraries_cannot_shadow_the_workers_imports(cache_home, inputs, tmp_path, monkeypatch):
+    # The user's working folder and PYTHONPATH hold numpy.py, onnx.py, ...; the plugin folder sits in a
+    # plugins folder next to another plugin named like a library, as in QGIS's profile.
+    monkeypatch.chdir(shadowing_folder(tmp_path / "cwd"))
+    monkeypatch.setenv("PYTHONPATH", str(shadowing_folder(tmp_path / "pythonpath")))
+    plugins = tmp_path / "plugins"
+    (plugins / "numpy").mkdir(parents=True)
+    (plugins / "numpy" / "__init__.py").write_text("raise ImportError('a QGIS plugin named numpy was imported')\n")
+    (plugins / "landfuse").symlink_to(REPO_ROOT, target_is_directory=True)
+    client = WorkerClient(sys.executable, heartbeat_s=0.2, plugin_folder=plugins / "landfuse")
+    try:
+        result = client.call("classify", classify_params(inputs, "small", tmp_path))
+        assert read_band(result["outputs"]["output"]).shape == (150, 170)
+        report = client.diagnostics()["worker"]
+        assert report["versions"]["numpy"] and report["paths"]["cwd"] != str(tmp_path / "cwd")
+    finally:
+        client.shutdown()
+
+
+def test_relative_paths_resolve_against_the_callers_folder(client, inputs, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "inputs").mkdir()
+    for name in ("optical.tif", "sar.tif"):
+        (tmp_path / "inputs" / name).symlink_to(Path(inputs["small"][0]).with_name(name))
+    Path("models").mkdir()
+    Path("models", "mine.onnx").symlink_to(inputs["model"])
+    params = {
+        "optical": "inputs/optical.tif",
+        "sar": "inputs/sar.tif",
+        "model": "models/mine.onnx",
+        "output": "out/landcover.tif",
+        "report": "out/report.json",
+        "options": {"device": "cpu"},
+    }
+    Path("out").mkdir()
+    result = client.call("classify", params)
+    assert result["outputs"]["output"] == str(tmp_path / "out" / "landcover.tif")
+    assert (tmp_path / "out" / "report.json").is_file()
+    evaluated = client.call("evaluate", {"class_map": "out/landcover.tif", "reference": "out/landcover.tif"})
+    assert evaluated["metrics"]["oa"] == 1.0
+    listed = client.call("list_models", {"folder": "models"})
+    assert listed["folders"][0] == str(tmp_path / "models") and "mine" in [m["name"] for m in listed["models"]]
+    # a model name stays a name; absolute paths and other parameters stay as they are
+    sent = absolute_paths("classify", {"model": "edc-lite", "output": "/abs/x.tif", "options": {"tile_size": 64}})
+    assert sent == {"model": "edc-lite", "output": "/abs/x.tif", "options": {"tile_size": 64}}
+    assert absolute_paths("model_card", {"model": "m.pt"}, cwd="/data") == {"model": "/data/m.pt"}
 
 
 def test_a_backend_that_cannot_start_is_reported(cache_home, tmp_path):
