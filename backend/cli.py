@@ -1,7 +1,8 @@
 """``python -m landfuse.backend COMMAND``: the backend's command line.
 
-Each command lives in ``backend/commands/<name>.py`` with ``add_arguments(parser)`` and
-``run(args) -> int``; modules are imported only when their command runs, so ``--help`` is fast.
+Each command lives in ``backend/commands/<name>.py`` (dashes as underscores) with
+``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only when their command
+runs, so ``--help`` is fast.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import sys
 
 COMMANDS = {
     "classify": "classify a SAR + optical raster pair into a land-cover map",
+    "batch": "classify many scenes, or large ones split in blocks, on a Ray cluster (local by default)",
     "explain": "write a grounded explanation of a classification report",
     "evaluate": "score class maps or a model against reference labels",
     "train": "train a registered model on a dataset",
     "export": "export a model checkpoint to ONNX with its card",
+    "import-official": "import a published checkpoint (CloudSeg StudentNet/TeacherNet.pth) as a LandFuse model",
     "models": "list registered models, or print parameters and MACs of one",
     "synth": "generate a synthetic cloudy SAR + optical scene",
     "samples": "stack the embedded real Sentinel-1/2 sample pairs into GeoTIFFs",
@@ -32,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, help_text in COMMANDS.items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
         if wanted == [name]:
-            modules[name] = importlib.import_module(f".commands.{name}", __package__)
+            modules[name] = importlib.import_module(f".commands.{name.replace('-', '_')}", __package__)
             modules[name].add_arguments(command_parser)
     args = parser.parse_args(argv)
     from .errors import LandFuseError

@@ -53,6 +53,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   fi
   say "installing pinned requirements ($variant)"
   "${pip[@]}" -r "$root/requirements/$variant.txt" -r "$root/requirements/dev.txt"
+  say "installing the cluster profile (Ray, for the batch command)"
+  "${pip[@]}" -r "$root/requirements/cluster.txt"
   cmake_args="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF"
   [ "$variant" = gpu ] && cmake_args="$cmake_args -DGGML_CUDA=on"
   say "installing the explanations profile (llama-cpp-python is built from source the first time: a few minutes)"
