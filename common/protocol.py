@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 PROTOCOL_VERSION = 1
@@ -132,8 +133,8 @@ def partial_files(output: str | os.PathLike, before: set[str]) -> list[Path]:
     """Files beside ``output`` that are not in ``before`` (names listed before the job) and belong to it.
 
     A file belongs to the output when its name is the output's stem followed by a dot, optionally
-    hidden (a leading dot): the output itself, its ``.qml`` and ``.aux.xml`` sidecars and every
-    temporary name above.
+    hidden (a leading dot): the output itself, its ``.qml`` and ``.aux.xml`` sidecars, every
+    temporary name above and a previous output moved aside by a commit (``replaced_original``).
     """
     output = Path(output)
     if not output.parent.is_dir():
@@ -144,6 +145,17 @@ def partial_files(output: str | os.PathLike, before: set[str]) -> list[Path]:
         for path in output.parent.iterdir()
         if path.name not in before and path.name.startswith(prefixes) and path.is_file()
     )
+
+
+def replaced_original(path: str | os.PathLike) -> Path | None:
+    """The output a ``.<name>.<pid>-<n>.replaced`` file belongs to, or ``None`` for any other file.
+
+    While a job commits, an output it replaces is moved aside under that name for a few milliseconds;
+    a worker that dies then leaves it behind, and putting it back restores the previous output.
+    """
+    path = Path(path)
+    match = re.match(r"^\.(.+)\.\d+-\d+\.replaced$", path.name)
+    return path.with_name(match.group(1)) if match else None
 
 
 def folder_listing(output: str | os.PathLike) -> set[str]:

@@ -42,6 +42,7 @@ from ..common.protocol import (
     encode,
     folder_listing,
     partial_files,
+    replaced_original,
     user_cache_dir,
 )
 from .paths import DEFAULT_VENV_PYTHON, PLUGIN_ROOT
@@ -460,9 +461,15 @@ def _log_worker_message(level: str, message: str) -> None:
 
 def _remove_partial_outputs(listings: dict[Path, set[str]]) -> None:
     """After a job that did not finish: delete what it wrote beside its outputs (temporary files, sidecars,
-    outputs renamed into place before it stopped). ``listings``: each output's folder before the job."""
+    outputs renamed into place before it stopped) and put back the previous outputs a commit had moved
+    aside. ``listings``: each output's folder before the job."""
     for output, before in listings.items():
         for path in partial_files(output, before):
+            original = replaced_original(path)
+            if original is not None:
+                log.info("restoring %s, which a job that did not finish was replacing", original)
+                os.replace(path, original)
+                continue
             log.info("removing %s, written by a job that did not finish", path)
             path.unlink(missing_ok=True)
 

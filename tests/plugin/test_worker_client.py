@@ -328,3 +328,22 @@ def test_a_backend_of_another_protocol_version_is_refused(cache_home, tmp_path):
     with pytest.raises(WorkerError) as error:
         WorkerClient(impostor).call("ping")
     assert error.value.code == ErrorCode.PROTOCOL and "protocol 99" in str(error.value)
+
+
+def test_cleanup_after_a_death_mid_commit_restores_the_replaced_output(tmp_path):
+    """A worker that dies while committing leaves the previous output moved aside: it is put back."""
+    from landfuse.common.protocol import folder_listing, replaced_original
+    from landfuse.plugin.worker_client import _remove_partial_outputs
+
+    output = tmp_path / "landcover.tif"
+    output.write_bytes(b"the previous map")
+    before = {output: folder_listing(output)}
+    aside = tmp_path / ".landcover.tif.4242-139872.replaced"
+    assert replaced_original(aside) == output and replaced_original(output) is None
+    output.replace(aside)
+    output.write_bytes(b"the new map, renamed into place before the worker died")
+    (tmp_path / "landcover.qml").write_text("<qgis/>")
+    (tmp_path / ".confidence.tif.4242-139872.partial").write_bytes(b"half")
+    _remove_partial_outputs(before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".confidence.tif.4242-139872.partial", "landcover.tif"]
+    assert output.read_bytes() == b"the previous map"
