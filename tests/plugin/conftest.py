@@ -37,7 +37,7 @@ def shared_worker(qgis_app):
     from landfuse.plugin import service
 
     yield service
-    service.shutdown()
+    service.shutdown(wait=True)
 
 
 @pytest.fixture(scope="module")
