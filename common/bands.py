@@ -66,6 +66,12 @@ def match_bands(descriptions: Sequence[str | None], wanted: Sequence[str]) -> li
     return found
 
 
+def parse_band_list(text: str | None) -> list[int | str]:
+    """``"B2, B3,4"`` -> ``["B2", "B3", 4]``: comma-separated band names; numbers are 1-based indexes."""
+    items = [item.strip() for item in (text or "").split(",")]
+    return [int(item) if item.isdigit() else item for item in items if item]
+
+
 def band_listing(descriptions: Sequence[str | None], limit: int = 20) -> str:
     """``"1 'B1', 2 'B2', 3 (no name)"``: a raster's bands for messages (the first ``limit`` of them)."""
     shown = [f"{i} {d!r}" if d else f"{i} (no name)" for i, d in enumerate(descriptions[:limit], start=1)]

@@ -9,14 +9,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ...common.bands import parse_band_list
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def _bands(text: str) -> list[int]:
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"band list must be 1-based integers like 4,3,2 (got {text!r})") from exc
+def _bands(text: str) -> list[int | str]:
+    bands = parse_band_list(text)
+    if not bands:
+        raise argparse.ArgumentTypeError(f"give band names or 1-based indexes like B2,B3,B4 or 2,3,4 (got {text!r})")
+    return bands
 
 
 def _numbers(text: str) -> list[float]:
@@ -33,8 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sar", help='SAR raster: any GDAL dataset (file, VRT, NETCDF:"file.nc":var, GCP-placed GeoTIFF, ...)'
     )
-    parser.add_argument("--optical-bands", type=_bands, help="1-based band indexes in the model's order, e.g. 2,3,4,8")
-    parser.add_argument("--sar-bands", type=_bands, help="1-based band indexes, e.g. 1,2 for VV,VH")
+    parser.add_argument(
+        "--optical-bands",
+        type=_bands,
+        help="bands in the model's order, by name or 1-based index, e.g. B2,B3,B4,B8 or 2,3,4,8 "
+        "(default: matched by the raster's band names)",
+    )
+    parser.add_argument("--sar-bands", type=_bands, help="bands by name or 1-based index, e.g. VV,VH or 1,2")
     parser.add_argument("--model", required=True, help=".onnx file, .pt checkpoint or model name (e.g. cloudseg-lite)")
     parser.add_argument("--models-dir", help="folder searched for model names before the bundled models")
     parser.add_argument(

@@ -104,3 +104,10 @@ def test_level_1c_is_recognised_by_band_b10_or_by_name_unless_the_card_says_leve
     safe = "SENTINEL2_L1C:/data/S2A_MSIL1C_20190918.SAFE/MTD_MSIL1C.xml:10m:EPSG_32630"
     assert "name says L1C" in level_1c_warning(l2a, safe, "")
     assert level_1c_warning(SENTINEL2_L1C, "/data/stack.tif", "trained on Level-1C tiles") is None
+
+
+def test_band_lists_take_names_and_indexes():
+    from landfuse.common.bands import parse_band_list
+
+    assert parse_band_list("B2, B3,4 ,") == ["B2", "B3", 4]
+    assert parse_band_list("") == [] and parse_band_list(None) == []

@@ -73,6 +73,14 @@ def test_cli_classify_writes_outputs_and_exits_with_error_codes(scene, tiny_onnx
     )
     assert bad.returncode == 2 and "[BAD_BANDS]" in bad.stderr
     assert not (tmp_path / "bad.tif").exists()
+    unnamed = subprocess.run(
+        [*base, "--output", str(tmp_path / "bad.tif"), "--optical-bands", "B4,B3,NIR"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT.parent,
+        timeout=120,
+    )
+    assert unnamed.returncode == 2 and "[BAD_BANDS]" in unnamed.stderr, unnamed.stderr
 
 
 def test_reconstruction_is_written_in_physical_units(scene, tmp_path):
