@@ -62,7 +62,8 @@ def main() -> dict:
         "machine": machine_info(),
         "base_python": str(BASE_PYTHON),
         "pip_cache_megabytes": _pip_cache_megabytes(),
-        "note": "times include the downloads from the configured package index; pip_cache_megabytes is the size of pip's cache after the runs",
+        "note": "times include the downloads from the configured package index; "
+        "pip_cache_megabytes is the size of pip's cache after the runs",
         "profiles": results,
         "goals": GOALS,
         "inference_meets_goals": inference["seconds"] <= GOALS["inference"]["seconds"]

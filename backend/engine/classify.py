@@ -18,6 +18,7 @@ from .options import CancelToken, ClassifyOptions
 from .outputs import RasterSink, StagedFiles, write_text
 from .paths import check_job_paths, class_map_sidecars, raster_sidecars
 from .pipeline import run_pipeline
+from .regions import RegionStats
 from .source import ModelInputSource
 from .stats import ClassStats
 from .style import category_aux_xml, qml_text
@@ -104,8 +105,9 @@ def classify(
         source = open_source(card, grid, paths, {"optical": optical_bands, "sar": sar_bands}, options.sar_unit)
         _stop_if_cancelled(cancel)
         stats = ClassStats(card, options.low_confidence_threshold)
+        regions = RegionStats(grid.height, grid.width, card.num_classes, options.low_confidence_threshold)
         recon_temp = temp["reconstruction"] if card.has_reconstruction else None
-        sink = RasterSink(grid, plan, card, temp["class map"], temp["confidence map"], recon_temp, stats)
+        sink = RasterSink(grid, plan, card, temp["class map"], temp["confidence map"], recon_temp, stats, regions)
         timing = run_pipeline(
             plan,
             source,
@@ -130,6 +132,7 @@ def classify(
         written["reconstruction"] = reconstruction if recon_temp is not None else None
         outputs = {key: (str(Path(path).resolve()) if path else None) for key, path in written.items()}
         result = _report(card, runner, grid, stats, timing, outputs, source.sar_units, started)
+        result["regions"] = regions.to_report()
         if temp["report"]:
             write_text(temp["report"], json.dumps(result, indent=2), "report")
         if staged_files is None:

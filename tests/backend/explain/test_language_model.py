@@ -1,4 +1,7 @@
-"""Explanations written by the real SmolLM2-135M GGUF (loaded once for this module).
+"""Explanations written by the real SmolLM2-135M GGUF (loaded once for this module; the smaller of the
+two packaged models): claim-frame decoding, the token mask of the free path, and the claim check of
+every sentence (the free path end to end: ``test_phi3_format.py``). The default, Gemma 3 270M, is
+loaded once to check that it is the default and writes true claims.
 
 One thread: llama.cpp busy-waits, and two threads on two shared cores run ten times slower.
 """
@@ -9,20 +12,37 @@ import pytest
 
 from landfuse.backend.errors import LanguageModelError
 from landfuse.backend.explain import LanguageModel, check_text, explain_report, extract_facts
-from landfuse.backend.explain.prompt import SYSTEM_PROMPT, opening, user_message
+from landfuse.backend.explain.checker import check_claims, check_sentence
+from landfuse.backend.explain.decoding import TokenTexts
+from landfuse.backend.explain.model import default_model_path, smollm2_model_path
+from landfuse.backend.explain.prompt import SYSTEM_PROMPT, claims_message, opening, user_message
 from tests.backend.explain.reports import CITY_SCENE, FOREST_SCENE, HOSTILE_FILE, HOSTILE_TEXT, METRICS, make_report
+from tests.backend.explain.test_claims import TYPICAL, regions_report
 
 
 @pytest.fixture(scope="module")
 def llm():
-    return LanguageModel.load(n_threads=1)
+    return LanguageModel.load(smollm2_model_path(), n_threads=1)
 
 
-def test_default_model_is_the_packaged_smollm2(llm):
+def test_default_model_is_the_assembled_gemma_and_writes_true_claims():
+    assert default_model_path().name == "gemma-3-270m-q4_k_m.gguf"
+    gemma = LanguageModel.load(n_threads=1)
+    info = gemma.describe()
+    assert info["quantisation"] == "Q4_K_M" and info["chat_format"] == "plain" and 250e6 < info["parameters"] < 300e6
+    assert gemma.chat_prompt("S", "U").text == "S\n\nU\n\nExplanation:\n"
+    report = regions_report(TYPICAL, "north-east")
+    record = explain_report(report, llm=gemma, max_attempts=1).record
+    assert record["source"] == "language_model" and check_claims(record["text"], extract_facts(report)).passed
+    assert "crops in the north-east of the map" in record["text"]
+
+
+def test_smollm2_is_packaged_too(llm):
     info = llm.describe()
     assert info["file"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
     assert info["quantisation"] == "Q4_1"
     assert info["chat_format"] == "gguf"
+    assert 100e6 < info["parameters"] < 200e6 and not llm.writes_freely
     chat = llm.chat_prompt("S", "U")
     assert chat.text.endswith("<|im_start|>assistant\n") and "<|im_start|>system\nS<|im_end|>" in chat.text
 
@@ -46,9 +66,10 @@ def test_explanation_is_produced_and_its_verdict_is_right(forest):
     assert record["model"]["quantisation"] == "Q4_1"
     assert 1 <= record["attempts"] <= 2 and len(record["attempt_log"]) == record["attempts"]
     assert record["fallback_used"] == (record["source"] == "template")
+    assert record["decoding"] == "claim_frames"
     for attempt in record["attempt_log"]:  # each attempt's verdict agrees with an independent check
         if attempt["grounded"]:
-            assert check_text(attempt["text"], facts).grounded
+            assert check_text(attempt["text"], facts).grounded and check_claims(attempt["text"], facts).passed
         else:
             assert attempt["problems"]
     assert record["generated_tokens"] > 0 and record["prompt_tokens"] > 0 and record["tokens_per_s"] > 0
@@ -57,9 +78,10 @@ def test_explanation_is_produced_and_its_verdict_is_right(forest):
 def test_two_reports_name_their_own_dominant_classes(llm, forest):
     forest_text = forest[1].record["text"]
     city_text = explain_report(make_report(CITY_SCENE, cloud=None), llm=llm, max_attempts=1).record["text"]
-    assert forest_text.startswith("The scene is dominated by trees (45.8%")
-    assert city_text.startswith("The scene is dominated by built (52.0%")
-    assert "built" not in forest_text.split(".")[0] and "trees" not in city_text.split(".")[0]
+    forest_first = check_sentence(forest_text.split(". ")[0] + ".", extract_facts(forest[0]))
+    assert forest_first.kind == "composition" and "trees (45.8%" in forest_first.text
+    assert re.match(r"The (scene|map) is dominated by built \(52\.0%|The largest class is built \(52\.0%", city_text)
+    assert "built" not in forest_first.text and "trees" not in city_text.split(". ")[0]
 
 
 def test_no_free_text_from_files_or_card_reaches_the_model(llm, forest):
@@ -67,6 +89,7 @@ def test_no_free_text_from_files_or_card_reaches_the_model(llm, forest):
     facts = extract_facts(report, METRICS)
     assert "unnamed_d" in facts.card_classes
     prompt = llm.chat_prompt(SYSTEM_PROMPT, user_message(facts)).text + opening(facts)
+    prompt += llm.chat_prompt(SYSTEM_PROMPT, claims_message(facts)).text
     for hostile in (HOSTILE_FILE, HOSTILE_TEXT, ".tif", "IGNORE", "Ignore", "lava", "97.5", "12345"):
         assert hostile not in prompt
     assert not re.search(r"\d", prompt)
@@ -114,3 +137,27 @@ def test_unloadable_models_raise_language_model_error(tmp_path):
     junk.write_bytes(b"not a gguf file" * 10)
     with pytest.raises(LanguageModelError, match="could not load"):
         LanguageModel.load(junk)
+
+
+def test_claim_frame_decoding_writes_only_true_claims_and_names_where_to_check(llm):
+    report = regions_report(TYPICAL, "south-east")
+    facts = extract_facts(report)
+    texts = set()
+    for seed in (0, 1):
+        record = explain_report(report, llm=llm, max_attempts=1, seed=seed).record
+        check = check_claims(record["text"], facts)
+        assert record["source"] == "language_model" and record["first_attempt_grounded"]
+        assert check.passed and check.kinds == record["claim_kinds"]
+        assert check.kinds[0] == "composition" and check.kinds[-1] == "field_check" and len(check.kinds) >= 4
+        assert "mapped as crops in the south-east of the map" in check.sentences[-1].text
+        assert record["attempt_log"][0]["sampled_tokens"] < record["generated_tokens"]  # forced text is not sampled
+        texts.add(record["text"])
+    again = explain_report(report, llm=llm, max_attempts=1, seed=1).record["text"]
+    assert again in texts  # a seed fixes the choices
+
+
+def test_token_texts_spell_forced_text_exactly(llm):
+    tokens = TokenTexts(llm._llama)
+    text = " The model is least sure about shrub and scrub (mean confidence {conf:shrub_and_scrub})."
+    assert "".join(tokens.text[t] for t in tokens.encode(llm._llama, text)) == text
+    assert all(" crops".startswith(tokens.text[t]) for t in tokens.prefixes(" crops (")[:3])
