@@ -62,6 +62,13 @@ def test_outputs_on_optical_grid_with_nodata_styling_and_report(scene, tiny_runn
     assert report["mean_confidence"] == pytest.approx(expected.max(axis=0)[valid].mean(), abs=1e-5)
     assert set(report["timing_s"]) >= {"read", "infer", "write", "total"}
     assert report["sar_unit"] == "dB" and report["device"] == "cpu"
+    parts = report["regions"]["parts"]
+    height, width = classes.shape
+    north_west = (slice(0, round(height / 3)), slice(0, round(width / 3)))
+    assert [p["name"] for p in parts][:3] == ["north-west", "north", "north-east"]
+    assert parts[0]["class_pixels"] == [int((classes[north_west] == i).sum()) for i in range(card.num_classes)]
+    low = valid & (expected.max(axis=0) < report["low_confidence_threshold"])
+    assert sum(p["low_confidence_pixels"] for p in parts) == int(low.sum())
     qml = out.with_suffix(".qml").read_text()
     assert 'type="paletted"' in qml and all(f'label="{c.name}"' in qml for c in card.classes)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
