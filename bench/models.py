@@ -7,6 +7,12 @@ Writes ``bench/results/models.json``:
   device with the same input (interleaved repeats, median): EDC must be >= 1.98 x faster.
 - ``onnx_parity``: both paper models exported to ONNX and run by ONNX Runtime at batch 1,
   256 x 256: max |ONNX - torch| per output (goal <= 1e-4) and ONNX Runtime seconds per forward.
+- ``official_cloudseg``: the import of the official CloudSeg checkpoints, on the fact fixture of
+  ``../shared/data/cloudseg-official`` (every official key and shape, filled by its documented
+  ``hash`` formula, saved as the official code saves ``StudentNet.pth``): max |LandFuse - official|
+  of the student logits, student reconstruction and teacher logits at 128 x 128, through torch and
+  through the exported ONNX (goal <= 1e-5), official keys missing from LandFuse's CloudSeg and
+  LandFuse keys the official files lack (goal 0), entries unused at inference, ONNX file sizes.
 - one more key per section module (``SECTION_MODULES``): other model families add their rows by
   providing ``bench/<module>.py`` with ``measure() -> dict``; its result is stored under the
   module's name. A section that fails is recorded as ``{"error": ...}``.
@@ -119,6 +125,78 @@ def paper_onnx_parity() -> dict:
     return result
 
 
+def official_cloudseg() -> dict:
+    """Outputs of the imported official networks against the official code's (see the module docstring)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from landfuse.backend.models.official import import_checkpoint, import_state_dict, official_key
+    from landfuse.tests.backend.models.official_fixture import (
+        FIXTURE,
+        PREFIX,
+        entries,
+        hash_state_dict,
+        reference_inputs,
+        reference_output,
+    )
+
+    optical, sar = reference_inputs()
+    references = {
+        "student_logits": ("student", "logits", "student_seg_logits"),
+        "student_reconstruction": ("student", "reconstruction", "student_cr_output"),
+        "teacher_logits": ("teacher", "logits", "teacher_seg_logits"),
+    }
+    result = {"fixture": str(FIXTURE.relative_to(FIXTURE.parents[3])), "input": {"height": 128, "width": 128}}
+    differences: dict[str, dict] = {"torch": {}, "onnx": {}}
+    keys: dict[str, dict] = {"missing_keys": {}, "unexpected_keys": {}, "entries": {}, "unused_at_inference": {}}
+    sizes = {}
+    with tempfile.TemporaryDirectory(prefix="landfuse-bench-official-") as tmp:
+        checkpoint = Path(tmp) / "StudentNet.pth"
+        torch.save({"network": hash_state_dict("student"), "epoch": 29}, checkpoint)
+        network = torch.load(checkpoint, mmap=True, weights_only=True)["network"]
+        imports = {
+            "student": import_checkpoint(checkpoint, teacher=False),
+            "teacher": import_state_dict({k: network[k] for k, _, _ in entries("teacher")}, teacher=True),
+        }
+        for role, imported in imports.items():
+            official = {key.removeprefix(PREFIX) for key, _, _ in entries(role)}
+            mapped = {official_key(key) for key in imported.model.state_dict()}
+            keys["missing_keys"][role] = len(official - mapped)
+            keys["unexpected_keys"][role] = len(mapped - official)
+            keys["entries"][role] = imported.entries
+            keys["unused_at_inference"][role] = len(imported.unused_at_inference)
+            with torch.inference_mode():
+                outputs = imported.model(optical, sar)
+            path = export_onnx(imported.model, imported.card, Path(tmp) / f"{role}.onnx")
+            sizes[role] = round(path.stat().st_size / 1e6, 1)
+            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            onnx_outputs = dict(
+                zip(
+                    imported.card.outputs,
+                    session.run(None, {"optical": optical.numpy(), "sar": sar.numpy()}),
+                    strict=True,
+                )
+            )
+            del session
+            path.unlink()
+            for name, (owner, output, reference) in references.items():
+                if owner == role:
+                    expected = reference_output(reference)
+                    differences["torch"][name] = float(np.abs(outputs[output].numpy() - expected).max())
+                    differences["onnx"][name] = float(np.abs(onnx_outputs[output] - expected).max())
+        del imports, network
+    worst = max(max(d.values()) for d in differences.values())
+    return {
+        **result,
+        "max_abs_difference": differences,
+        "difference_goal": "<= 1e-05",
+        "within_goal": worst <= 1e-5,
+        **keys,
+        "key_goal": "0 missing, 0 unexpected",
+        "onnx_file_mb": sizes,
+    }
+
+
 def sections() -> dict:
     """Results of the other model families' ``bench/<module>.py::measure()``, by module name."""
     out = {}
@@ -136,6 +214,10 @@ def sections() -> dict:
 def main() -> dict:
     """Run every model measurement and write ``bench/results/models.json``."""
     result = {"machine": machine_info(), "cloudseg_vs_edc": cloudseg_vs_edc(), "onnx_parity": paper_onnx_parity()}
+    try:
+        result["official_cloudseg"] = official_cloudseg()
+    except Exception as exc:  # e.g. the shared fixture is missing: the other sections still count
+        result["official_cloudseg"] = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
     result.update(sections())
     write_result("models", result)
     return result

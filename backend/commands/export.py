@@ -36,12 +36,15 @@ def run(args: argparse.Namespace) -> int:
         model = build_model(card)
         print(f"exporting an untrained {card.name}: its outputs are meaningless until trained")
     else:
+        import torch
+
         from ..training import load_checkpoint
 
-        checkpoint = load_checkpoint(args.paths[0])
+        checkpoint = load_checkpoint(args.paths[0])  # memory-mapped
         card = ModelCard.from_dict(checkpoint["card"])
-        model = build_model(card)
-        model.load_state_dict(checkpoint["state_dict"])
+        with torch.device("meta"):  # no random weights to overwrite: the model takes the mapped tensors
+            model = build_model(card)
+        model.load_state_dict(checkpoint["state_dict"], assign=True)
     output = export_onnx(model, card, Path(args.paths[-1]), opset=args.opset)
     print(f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB, card {card.name})")
     if args.check:

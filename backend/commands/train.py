@@ -1,4 +1,8 @@
-"""``landfuse train``: train a registered model and variant on a dataset, with checkpoints that carry the card."""
+"""``landfuse train``: train a registered model and variant on a dataset, with checkpoints that carry the card.
+
+``--preset`` applies a paper's protocol (``backend/training/recipes.py``); options given on the
+command line win over it. ``--init-encoder`` starts the MiT encoders from ImageNet weights.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,18 @@ def cloud_cover_arg(text: str) -> float | tuple[float, float]:
     if len(values) not in (1, 2) or not all(0.0 <= v <= 1.0 for v in values):
         raise argparse.ArgumentTypeError(f"cloud cover must be a fraction or low,high in 0..1, got {text!r}")
     return values[0] if len(values) == 1 else (values[0], values[1])
+
+
+def class_weights_arg(text: str) -> str | tuple[float, ...]:
+    if text == "dataset":
+        return text
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"class weights must be 'dataset' or w0,w1,... (>= 0), got {text!r}")
+    return values
 
 
 TILED_LAYOUTS = ("folders", "whu_opt_sar", "pie_rgb_sar", "openearthmap_sar")
@@ -59,23 +75,38 @@ def open_from_args(args: argparse.Namespace, split: str | None):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="architecture: claire, specsar_former, cloudseg, edc, ...")
-    parser.add_argument("--variant", default="lite", help="paper or lite (default lite)")
+    from ..training.recipes import DEFAULTS, PRESETS
+
+    parser.add_argument("--model", help="architecture: claire, specsar_former, cloudseg, edc, ... (or give --preset)")
+    parser.add_argument(
+        "--preset", choices=list(PRESETS), help="a paper's training protocol (options given here win over it)"
+    )
+    parser.add_argument("--variant", help=f"paper or lite (default {DEFAULTS['variant']}, or the preset's)")
     add_dataset_arguments(parser, "train")
     parser.add_argument("--val-split", default="val", help="validation split (default val; none to skip)")
     parser.add_argument("--out", required=True, help="folder for checkpoints (<model>-<variant>.pt, -best.pt)")
     parser.add_argument("--resume", help="checkpoint to continue from")
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--init-encoder", metavar="FILE", help="ImageNet MiT weights (mit_b*.pth or nvidia/mit-b*)")
+    parser.add_argument("--epochs", type=int, help=f"default {DEFAULTS['epochs']} or the preset's")
     parser.add_argument("--teacher-epochs", type=int, help="teacher epochs for CloudSeg/EDC (default: --epochs)")
     parser.add_argument("--no-distill", action="store_true", help="CloudSeg/EDC: train the student without a teacher")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--crop-size", type=int, default=128, help="random crop size in pixels")
+    parser.add_argument("--batch-size", type=int, help=f"default {DEFAULTS['batch_size']} or the preset's")
+    parser.add_argument("--crop-size", type=int, help=f"random crop size in pixels (default {DEFAULTS['crop_size']})")
     parser.add_argument("--crops-per-sample", type=int, default=1)
+    parser.add_argument(
+        "--flips", action=argparse.BooleanOptionalAction, help="random horizontal/vertical flips (default on)"
+    )
     parser.add_argument("--optimiser", choices=["adam", "adamw"], help="default: the architecture's reference")
     parser.add_argument("--lr", type=float, help="base learning rate (default: the reference)")
     parser.add_argument("--weight-decay", type=float)
     parser.add_argument("--schedule", choices=["step", "poly", "constant"], help="default: the reference")
-    parser.add_argument("--validate-every", type=int, default=1, help="epochs between validations")
+    parser.add_argument(
+        "--class-weights",
+        type=class_weights_arg,
+        help="RIFT/focal class weights: 'dataset' (inverse frequencies of the training labels) or w0,w1,...",
+    )
+    parser.add_argument("--validate-every", type=int, help="epochs between validations (default 1)")
+    parser.add_argument("--val-crop", type=int, help="validate on centre crops of this size (default: whole samples)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
@@ -87,29 +118,38 @@ def run(args: argparse.Namespace) -> int:
 
     from ..training import TrainConfig, train
     from ..training.cards import card_overrides_for
+    from ..training.recipes import training_settings
 
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    given = {
+        "variant": args.variant,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "crop_size": args.crop_size,
+        "flips": args.flips,
+        "optimiser": args.optimiser,
+        "lr": args.lr,
+        "weight_decay": args.weight_decay,
+        "schedule": args.schedule,
+        "distill": False if args.no_distill else None,
+        "validate_every": args.validate_every,
+        "val_crop": args.val_crop,
+    }
+    settings = training_settings(args.preset, args.model, given)
     train_set = open_from_args(args, args.split)
     val_set = None if args.val_split == "none" else open_from_args(args, args.val_split)
     config = TrainConfig(
-        architecture=args.model,
-        variant=args.variant,
-        epochs=args.epochs,
+        **settings,
         teacher_epochs=args.teacher_epochs,
-        batch_size=args.batch_size,
-        crop_size=args.crop_size,
         crops_per_sample=args.crops_per_sample,
-        optimiser=args.optimiser,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        distill=not args.no_distill,
         seed=args.seed,
         device=args.device,
-        validate_every=args.validate_every,
-        card_overrides=card_overrides_for(args.model, args.variant, train_set),
+        init_encoder=args.init_encoder,
+        class_weights=args.class_weights,
+        preset=args.preset,
+        card_overrides=card_overrides_for(settings["architecture"], settings["variant"], train_set),
     )
     result = train(
         config,

@@ -18,14 +18,19 @@ Forward: ``optical [B, Co, H, W]`` and ``sar [B, Cs, H, W]`` (normalised) ->
 mode or when ``return_features=True``. The teacher variants have no spatial gate and no
 cloud-removal head, so they return no reconstruction.
 
-Departures from the official code, all numerically neutral at the official sizes:
+Departures from the official code, all numerically neutral at the official sizes (every input of
+128 px and more, e.g. the 128 px reference and the 160 px training and test windows, whose stage-4
+map of 5 px pools to 2 and 1 in floor mode exactly as ``nn.MaxPool2d``):
 - logits are returned at input resolution; the official code resizes them to the 10 m label grid
   (``x 0.3``), which the training loop does here;
-- MSC max-pooling uses ``ceil_mode`` so inputs down to 32 px work; identical whenever the feature
-  size is divisible by 4 (inputs that are multiples of 128, e.g. the 160 px training crops need
-  the 5 px stage-4 map: there ceil mode pools the last partial window where the official code
-  drops it);
-- the optical/SAR stage-1 convolutions are initialised randomly, not from ImageNet weights.
+- MSC pooling of a map smaller than the kernel (stage 4 of inputs under 128 px), where the official
+  code stops with "Output size is too small", takes the whole map's maximum, so inputs down to
+  32 px work;
+- the encoders start from random weights unless ``train --init-encoder`` gives ImageNet MiT weights
+  (the official code downloads them).
+
+The official checkpoints load with ``backend.models.official`` (``landfuse import-official``): the
+state dict has the official one's 2758 entries one to one, unused ones included.
 """
 
 from __future__ import annotations
@@ -45,9 +50,9 @@ from .registry import register
 
 CLOUDSEG_VARIANTS = ("paper", "lite", "paper_teacher", "lite_teacher")
 NOTES = (
-    "Faithful to the official CloudSeg code (xufangchn/CloudSeg). Differences: logits at input resolution (the "
-    "training loop resizes them to the label grid), MSC max-pooling in ceil mode (identical when feature sizes are "
-    "divisible by 4), no ImageNet initialisation."
+    "Faithful to the official CloudSeg code (xufangchn/CloudSeg), checked against the official networks at 128 px. "
+    "Differences: logits at input resolution (the training loop resizes them to the label grid); MSC pooling of "
+    "maps smaller than its kernel (inputs under 128 px, which the official code rejects) takes the map's maximum."
 )
 
 
@@ -70,6 +75,21 @@ CONFIGS = {
 }
 
 
+def pooled_context(x: Tensor, kernel: int) -> Tensor:
+    """``kernel x kernel`` max-pooling in floor mode, nearest-upsampled back: ``[B, C, H, W]`` -> ``[B, C, H, W]``.
+
+    Floor mode is the official ``nn.MaxPool2d``: a last partial window is dropped (a 5 px map pools
+    to 2 with kernel 2 and to 1 with kernel 4). A side shorter than the kernel pools to its maximum.
+    Computed as ceil-mode pooling cut to ``max(1, size // kernel)`` windows, written with integer
+    arithmetic only, so the exported ONNX graph keeps height and width dynamic.
+    """
+    height, width = x.shape[2], x.shape[3]
+    rows, cols = height // kernel, width // kernel
+    rows, cols = rows + 1 // (rows + 1), cols + 1 // (cols + 1)  # max(1, n) for integers n >= 0
+    pooled = F.max_pool2d(x, kernel, kernel, ceil_mode=True)[:, :, :rows, :cols]
+    return F.interpolate(pooled, size=(height, width), mode="nearest")
+
+
 class MultiScaleContext(nn.Module):
     """MSC: ``[B, C, H, W]`` -> cat(x, up(maxpool2 x), up(maxpool4 x)) -> 1x1 conv + ReLU -> ``[B, C, H, W]``."""
 
@@ -78,9 +98,7 @@ class MultiScaleContext(nn.Module):
         self.conv = nn.Sequential(nn.Conv2d(3 * channels, channels, 1), nn.ReLU(inplace=True))
 
     def forward(self, x: Tensor) -> Tensor:
-        size = x.shape[2:]
-        pooled = [F.interpolate(F.max_pool2d(x, k, k, ceil_mode=True), size=size, mode="nearest") for k in (2, 4)]
-        return self.conv(torch.cat([x, *pooled], dim=1))
+        return self.conv(torch.cat([x, pooled_context(x, 2), pooled_context(x, 4)], dim=1))
 
 
 class SpatialGate(nn.Module):
@@ -163,7 +181,7 @@ def require_both_modalities(card: ModelCard) -> tuple[int, int]:
 
 
 def wants_features(module: nn.Module, return_features: bool | None) -> bool:
-    """Distillation features are returned in training mode unless the caller says otherwise."""
+    """Training-only outputs (distillation features, discrepancy maps) come in training mode unless asked otherwise."""
     return module.training if return_features is None else return_features
 
 
@@ -188,6 +206,18 @@ class CloudSeg(nn.Module):
                 nn.Conv2d(config.cr_hidden, optical_channels, 3, padding=1),
             )
         )
+
+    @property
+    def unused_prefixes(self) -> tuple[str, ...]:
+        """State-dict prefixes of the modules the forward pass never runs (kept for the official state dict)."""
+        unused = (
+            "cross_stream.encoder.stages.0.",
+            "fuse_blocks.0.cross_modality_msc.",
+            "optical_stream.segmentation_head.",
+            "sar_stream.decoder.",
+            "sar_stream.segmentation_head.",
+        )
+        return (*unused, "optical_stream.decoder.") if self.cr_head is None else unused
 
     def forward(self, optical: Tensor, sar: Tensor, return_features: bool | None = None) -> dict[str, Tensor]:
         optical_stages = self.optical_stream.encoder.stages

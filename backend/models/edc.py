@@ -14,9 +14,12 @@ Reconstruction (every choice below is ours, written into the model card):
   (no cross stage 1, no SAR decoder, one segmentation head).
 - Encoder stages follow FasterViT's layout (hierarchical attention only at stage 3): stages 1, 2
   and 4 are MiT stages (spatial-reduction attention 8, 4, 1), stage 3 is a carrier-token stage
-  (window 8, 2 x 2 carriers per window, global attention among carriers). Paper size: widths
-  64, 128, 320, 512 as MiT-B4 with depths 2, 2, 6, 2 (MiT-B4: 3, 8, 27, 3), chosen so the model
-  has about 0.42 x CloudSeg's parameters (the paper: 0.533 x) and runs over 2 x faster.
+  (global attention among carriers, window attention with each window's carriers; positions from a
+  convolution of the carrier grid and a learned embedding inside windows, see ``blocks.carrier``).
+  Paper size: widths 64, 128, 320, 512 as MiT-B4 with depths 2, 2, 6, 2 (MiT-B4: 3, 8, 27, 3),
+  chosen so the model has about 0.40 x CloudSeg's parameters (the paper: 0.533 x) and runs over
+  2 x faster. Its window fits the 160 px M3M-CR tile: the stage-3 map is 10 x 10, so windows of 5
+  (2 x 2 windows, one carrier each, as FasterViT's 14 x 14 map in windows of 7) need no padding.
 - DCHF at every stage, on the patch-embedded features ``e_o, e_s``:
   ``D = sigmoid(conv3x3(ReLU(BN(conv1x1([|e_o - e_s|, e_o - e_s])))))`` in 0..1 (1 = optical and
   SAR disagree: cloud, haze, shadow), reliability ``r = 1 - D``.
@@ -28,11 +31,15 @@ Reconstruction (every choice below is ours, written into the model card):
     ``x_s' = x_s + sigmoid(conv1x1(fused - x_s)) * (fused - x_s)``.
 - Distillation as CloudSeg: teacher = the same network without the cloud-removal decoder,
   trained on cloud-free optical; student loss ``CE + 1.0 x Charbonnier + 1.0 x masked hint`` on
-  the cross-stream decoder features over clear pixels (``losses.cloud``).
+  the cross-stream decoder features over clear pixels (``losses.cloud``), plus, when the dataset
+  has cloud masks, ``0.1 x`` the binary cross-entropy of each stage's discrepancy map against the
+  cloud fraction of its cells (``losses.cloud.discrepancy_loss``): the abstract says D marks
+  unreliable (cloudy) regions; supervising it with the mask is our choice.
 
 Forward: ``optical [B, Co, H, W]``, ``sar [B, Cs, H, W]`` -> ``{"logits" [B, K, H, W],
 "reconstruction" [B, Co, H, W] (student), "features" [B, 16, H, W] (training or on request),
-"discrepancy" [B, 1, H/4, W/4] (on request)}``.
+"discrepancy" [B, 1, H/4, W/4] and "discrepancy_2" .. "discrepancy_4" (the maps of stages 2-4, at
+H/8 .. H/32) (training or on request)}``.
 """
 
 from __future__ import annotations
@@ -54,12 +61,15 @@ EDC_VARIANTS = ("paper", "lite", "paper_teacher", "lite_teacher")
 
 RECONSTRUCTION_NOTES = (
     "EDC is known only from its abstract. Reconstruction on the CloudSeg skeleton: tri-stream encoder, MiT stages "
-    "1, 2, 4 and a FasterViT carrier-token stage 3 (window 8, 2x2 carriers per window); paper widths 64/128/320/512, "
-    "depths 2/2/6/2. DCHF per stage: discrepancy map D = sigmoid(conv(|e_o - e_s|, e_o - e_s)) of the embedded "
-    "optical/SAR features; reliability 1 - D weights the optical and cross carrier-token pooling and a masked SE "
-    "gate (global) and the gated local fusion; optical features are replaced by the fused ones where D is high. "
-    "Cloud removal from the optical U-Net decoder; teacher without it, distilled as CloudSeg (CE + Charbonnier + "
-    "masked hint, weights 1)."
+    "1, 2, 4 and a FasterViT carrier-token stage 3 (paper: window 5 with one carrier per window, so the 10 x 10 "
+    "stage-3 map of the 160 px tile needs no padding; lite: window 4, 2x2 carriers), with positions from a "
+    "depth-wise convolution of the carrier grid and a learned embedding inside windows; paper widths "
+    "64/128/320/512, depths 2/2/6/2. DCHF per stage: discrepancy map D = sigmoid(conv(|e_o - e_s|, e_o - e_s)) of "
+    "the embedded optical/SAR features; reliability 1 - D weights the optical and cross carrier-token pooling and "
+    "a masked SE gate (global) and the gated local fusion; optical features are replaced by the fused ones where D "
+    "is high. Cloud removal from the optical U-Net decoder; teacher without it, distilled as CloudSeg (CE + "
+    "Charbonnier + masked hint, weights 1); with cloud masks, D of every stage is supervised by the cloud fraction "
+    "of its cells (binary cross-entropy, weight 0.1)."
 )
 
 
@@ -78,7 +88,7 @@ class EDCConfig:
 
 CONFIGS = {
     "paper": EDCConfig(
-        (64, 128, 320, 512), (2, 2, 6, 2), (1, 2, 5, 8), (8, 4, 1, 1), 8, 2, (256, 128, 64, 32, 16), 64, 0.1
+        (64, 128, 320, 512), (2, 2, 6, 2), (1, 2, 5, 8), (8, 4, 1, 1), 5, 1, (256, 128, 64, 32, 16), 64, 0.1
     ),
     "lite": EDCConfig((16, 32, 64, 128), (1, 1, 2, 1), (1, 1, 2, 4), (8, 4, 1, 1), 4, 2, (64, 32, 16, 16, 16), 32, 0.0),
 }
@@ -194,7 +204,7 @@ class EDC(nn.Module):
         optical: Tensor,
         sar: Tensor,
         return_features: bool | None = None,
-        return_discrepancy: bool = False,
+        return_discrepancy: bool | None = None,
     ) -> dict[str, Tensor]:
         x_o, x_s, x_c = optical, sar, None
         f_o, f_c, maps = [], [], []
@@ -217,8 +227,9 @@ class EDC(nn.Module):
             out["reconstruction"] = self.cr_head(self.cr_decoder(f_o))
         if wants_features(self, return_features):
             out["features"] = decoded
-        if return_discrepancy:
+        if wants_features(self, return_discrepancy):
             out["discrepancy"] = maps[0]
+            out.update({f"discrepancy_{i + 1}": d for i, d in enumerate(maps) if i})
         return out
 
 

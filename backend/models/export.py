@@ -8,18 +8,20 @@ JSON under ``metadata_props["landfuse_card"]`` with ``parameters`` filled in.
 
 The TorchScript-based exporter is used: it handles the dynamic window padding and pooling of
 the models in seconds, where the ``torch.export`` route needs minutes and fails on the
-size-dependent guards of the carrier-token stage.
+size-dependent guards of the carrier-token stage. The exporter writes to a temporary file beside
+the output; the card is appended to it as one more ``metadata_props`` field (a protobuf message
+takes fields in any order, and repeated fields appended to it add entries), so a paper-size model
+of 0.8 GB is never parsed and written a second time; the file is then renamed into place.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import tempfile
+import os
 import warnings
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
 from torch import Tensor, nn
 
@@ -28,6 +30,8 @@ from ..errors import CardMismatchError, NotWritableError
 from .profiling import count_parameters
 
 OPSET = 18
+# ModelProto.metadata_props and StringStringEntryProto.key / .value (onnx/onnx.proto field numbers).
+METADATA_FIELD, ENTRY_KEY_FIELD, ENTRY_VALUE_FIELD = 14, 1, 2
 
 
 class OnnxContract(nn.Module):
@@ -55,6 +59,27 @@ def example_inputs(card: ModelCard, batch: int = 1, height: int = 64, width: int
     return {m: torch.randn(batch, counts[m], height, width, generator=generator) for m in card.modalities}
 
 
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _length_delimited(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def append_metadata(path: str | Path, key: str, value: str) -> None:
+    """Add the ``metadata_props`` entry ``key: value`` to the ONNX file at ``path`` without parsing it."""
+    entry = _length_delimited(ENTRY_KEY_FIELD, key.encode("utf-8"))
+    entry += _length_delimited(ENTRY_VALUE_FIELD, value.encode("utf-8"))
+    with open(path, "ab") as handle:
+        handle.write(_length_delimited(METADATA_FIELD, entry))
+
+
 def export_onnx(model: nn.Module, card: ModelCard, path: str | Path, opset: int = OPSET) -> Path:
     """Write ``model`` (built from ``card``) to ``path`` as one ONNX file with the card inside."""
     path = Path(path)
@@ -69,38 +94,34 @@ def export_onnx(model: nn.Module, card: ModelCard, path: str | Path, opset: int 
     inputs = {k: v.to(device) for k, v in example_inputs(card, batch=2, height=size, width=size).items()}
     dynamic = {"0": "batch", "2": "height", "3": "width"}
     axes = {name: {int(k): v for k, v in dynamic.items()} for name in (*card.modalities, *card.outputs)}
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        raw = Path(tmp) / "model.onnx"
-        with torch.no_grad():
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
             torch.onnx.export(
                 wrapper,
                 tuple(inputs.values()),
-                str(raw),
+                str(partial),
                 dynamo=False,
                 input_names=list(card.modalities),
                 output_names=list(card.outputs),
                 dynamic_axes=axes,
                 opset_version=opset,
             )
-        graph = onnx.load(str(raw))
-    del graph.metadata_props[:]
-    entry = graph.metadata_props.add()
-    entry.key, entry.value = ONNX_METADATA_KEY, card.to_json()
-    try:
-        onnx.save_model(graph, str(path), save_as_external_data=False)
+        append_metadata(partial, ONNX_METADATA_KEY, card.to_json())
+        os.replace(partial, path)
     except OSError as exc:
         raise NotWritableError(f"cannot write {path}: {exc}; choose a writable output path") from exc
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 
 def read_card(path: str | Path) -> ModelCard:
-    """The model card stored in an exported ONNX file."""
-    graph = onnx.load(str(path), load_external_data=False)
-    for entry in graph.metadata_props:
-        if entry.key == ONNX_METADATA_KEY:
-            return ModelCard.from_json(entry.value)
-    raise CardMismatchError(f"{path} has no '{ONNX_METADATA_KEY}' metadata: export it with 'landfuse export'")
+    """The model card stored in an exported ONNX file (read without loading the graph)."""
+    from ..runners import read_model_card
+
+    return read_model_card(path)
 
 
 def onnx_parity(

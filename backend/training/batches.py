@@ -2,10 +2,12 @@
 
 Each item is a dict of tensors: ``optical`` / ``sar`` ``float32 [C, c, c]`` (only the card's
 modalities, normalised), ``optical_clear`` (the cloud-free optical image, or the optical input when
-the dataset has none), ``cloud_mask`` ``float32 [c, c]`` (zeros without a mask) and ``label``
-``int64 [h, w]`` (255 = no label). When the label grid is coarser than the images (M3M-CR: 90 px
-label for 300 px optical), crops are placed on offsets where both grids line up, so a 160 px crop
-has a 48 px label as in CloudSeg.
+the dataset has none), ``cloud_mask`` ``float32 [c, c]`` (zeros without a mask), ``has_cloud_mask``
+``float32 []`` (1 when the sample has a real mask) and ``label`` ``int64 [h, w]`` (255 = no label).
+When the label grid is coarser than the images (M3M-CR: 90 px label for 300 px optical), crops are
+placed on offsets where both grids line up, so a 160 px crop has a 48 px label as in CloudSeg
+(random offsets on a 10 px grid, ``crop_sample``; the validation centre crop of the official
+``ValDataset``, ``centre_crop_sample``).
 """
 
 from __future__ import annotations
@@ -42,27 +44,31 @@ def _pad(array: np.ndarray | None, height: int, width: int, value: float) -> np.
     return np.pad(array, pad, constant_values=value)
 
 
-def crop_sample(sample: Sample, size: int, rng: np.random.Generator, flips: bool = True) -> Sample:
-    """A random ``size`` x ``size`` crop (label grid aligned) with random horizontal/vertical flips.
+def _label_step(sample: Sample, size: int) -> int:
+    """Pixels between crop offsets on which the image and label grids line up (10 for M3M-CR)."""
+    step = label_ratio(sample).denominator
+    if size % step:
+        raise BadParamsError(
+            f"crop size {size} must be a multiple of {step} so the {label_ratio(sample)} label grid lines up"
+        )
+    return step
+
+
+def crop_window(sample: Sample, size: int, top: int, left: int, flip_x: bool = False, flip_y: bool = False) -> Sample:
+    """The ``size`` x ``size`` window at image pixel ``(top, left)``, optionally flipped.
 
     Images smaller than ``size`` are padded (images with 0, labels with 255).
     """
     ratio = label_ratio(sample)
-    step = ratio.denominator
-    if size % step:
-        raise BadParamsError(f"crop size {size} must be a multiple of {step} so the {ratio} label grid lines up")
     height, width = sample.image_shape
     full_h, full_w = max(height, size), max(width, size)
-    y0 = int(rng.integers(0, (full_h - size) // step + 1)) * step
-    x0 = int(rng.integers(0, (full_w - size) // step + 1)) * step
-    flip_x, flip_y = flips and rng.random() < 0.5, flips and rng.random() < 0.5
 
     def cut(array: np.ndarray | None, scale: Fraction, fill: float) -> np.ndarray | None:
         if array is None:
             return None
         array = _pad(array, int(full_h * scale), int(full_w * scale), fill)
-        top, left, extent = int(y0 * scale), int(x0 * scale), int(size * scale)
-        piece = array[..., top : top + extent, left : left + extent]
+        y0, x0, extent = int(top * scale), int(left * scale), int(size * scale)
+        piece = array[..., y0 : y0 + extent, x0 : x0 + extent]
         if flip_x:
             piece = piece[..., :, ::-1]
         if flip_y:
@@ -79,6 +85,38 @@ def crop_sample(sample: Sample, size: int, rng: np.random.Generator, flips: bool
     )
 
 
+def crop_sample(sample: Sample, size: int, rng: np.random.Generator, flips: bool = True) -> Sample:
+    """A random ``size`` x ``size`` crop (label grid aligned) with random horizontal/vertical flips."""
+    step = _label_step(sample, size)
+    height, width = sample.image_shape
+    y0 = int(rng.integers(0, (max(height, size) - size) // step + 1)) * step
+    x0 = int(rng.integers(0, (max(width, size) - size) // step + 1)) * step
+    flip_x, flip_y = flips and rng.random() < 0.5, flips and rng.random() < 0.5
+    return crop_window(sample, size, y0, x0, flip_x, flip_y)
+
+
+def centre_crop_sample(sample: Sample, size: int) -> Sample:
+    """The centre ``size`` x ``size`` crop on the label grid: offset ``((H - size) // step) // 2 * step``."""
+    step = _label_step(sample, size)
+    height, width = sample.image_shape
+    y0 = (max(height - size, 0) // step) // 2 * step
+    x0 = (max(width - size, 0) // step) // 2 * step
+    return crop_window(sample, size, y0, x0)
+
+
+class CentreCrops:
+    """A view of a dataset whose samples are their centre ``size`` x ``size`` crops (validation)."""
+
+    def __init__(self, dataset, size: int) -> None:
+        self.dataset, self.size = dataset, size
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Sample:
+        return centre_crop_sample(self.dataset[index], self.size)
+
+
 def to_tensors(sample: Sample, card: ModelCard) -> dict[str, torch.Tensor]:
     """Normalised model inputs and training targets of one (cropped) sample as tensors."""
     inputs = model_inputs(sample, card)
@@ -91,6 +129,7 @@ def to_tensors(sample: Sample, card: ModelCard) -> dict[str, torch.Tensor]:
     height, width = sample.image_shape
     mask = sample.cloud_mask if sample.cloud_mask is not None else np.zeros((height, width), np.uint8)
     item["cloud_mask"] = torch.from_numpy(mask.astype(np.float32))
+    item["has_cloud_mask"] = torch.tensor(float(sample.cloud_mask is not None))
     item["label"] = torch.from_numpy(sample.label.astype(np.int64))
     return item
 

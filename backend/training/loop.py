@@ -7,9 +7,12 @@
 2. the student on the cloudy optical image + SAR with CE + reconstruction + masked hint against the
    frozen teacher's features (teacher fed the cloud-free image), saved as ``<out>/<arch>-<variant>.pt``.
 
-Other models train in one phase. Every epoch: random crops and flips (``TrainingCrops``), the rate
-from the reference schedule per iteration, a progress bar, the mean loss terms, validation metrics
-(mIoU, OA, and on cloudy/clear pixels when the validation set has cloud masks), and a checkpoint
+Other models train in one phase. ``init_encoder`` starts every phase's MiT encoders from ImageNet
+weights (``models.pretrained``; the report goes to the log). Every epoch: random crops and
+(unless ``flips=False``) flips (``TrainingCrops``), the rate from the schedule per iteration (times
+each parameter group's ``lr_mult``), a progress bar, the mean loss terms, validation metrics (mIoU,
+OA, and on cloudy/clear pixels when the validation set has cloud masks; on centre crops of
+``val_crop`` px when set) every ``validate_every`` epochs, and a checkpoint
 ``{"card", "state_dict", "optimizer", "phase", "epoch", "history", "config", "teacher_checkpoint",
 "torch_rng"}`` written atomically; ``-best.pt`` keeps the best validation mIoU. ``resume`` continues
 from a checkpoint's next epoch with the same crops, shuffling and rates as an uninterrupted run.
@@ -22,6 +25,7 @@ import json
 import math
 import os
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +37,20 @@ from ...common.card import ModelCard
 from ..data.sample import Sample
 from ..errors import BadParamsError, MissingWeightsError
 from ..evaluation import evaluate_model
+from ..models.losses.segmentation import class_pixel_counts, inverse_frequency_weights
+from ..models.pretrained import MiTWeights, init_encoders, read_mit_weights
 from ..models.registry import build_model, default_card, list_models
 from ..runners import TorchRunner
-from .batches import TrainingCrops
+from .batches import CentreCrops, TrainingCrops
 from .objectives import DISTILLED_ARCHITECTURES, objective_for
-from .schedules import OptimiserSettings, lr_factor, make_optimiser, reference_settings
+from .schedules import (
+    OptimiserSettings,
+    lr_factor,
+    make_optimiser,
+    parameter_groups,
+    reference_settings,
+    set_rates,
+)
 
 Log = Callable[[str], None]
 
@@ -62,6 +75,13 @@ class TrainConfig:
     device: str = "auto"
     validate_every: int = 1
     card_overrides: dict = field(default_factory=dict)
+    flips: bool = True
+    val_crop: int | None = None  # validate on centre crops of this size (None: whole samples)
+    head_lr_mult: float | None = None  # rate multiplier of the decode head (None: 1)
+    norm_weight_decay: float | None = None  # weight decay of normalisation weights (None: weight_decay)
+    init_encoder: str | None = None  # ImageNet MiT weights for the encoders
+    class_weights: str | tuple[float, ...] | None = None  # "dataset" or one weight per class
+    preset: str | None = None
 
     def optimiser_settings(self) -> OptimiserSettings:
         reference = reference_settings(self.architecture)
@@ -70,6 +90,8 @@ class TrainConfig:
             reference.lr if self.lr is None else self.lr,
             reference.weight_decay if self.weight_decay is None else self.weight_decay,
             self.schedule or reference.schedule,
+            reference.head_lr_mult if self.head_lr_mult is None else self.head_lr_mult,
+            self.norm_weight_decay,
         )
 
 
@@ -107,9 +129,10 @@ def save_checkpoint(path: Path, payload: dict) -> None:
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    """A training checkpoint (``weights_only`` load); ``MissingWeightsError`` when it is not one."""
+    """A training checkpoint (``weights_only`` load, memory-mapped: tensors are read from the file when used);
+    ``MissingWeightsError`` when it is not one."""
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
     except (OSError, RuntimeError, EOFError) as exc:
         raise MissingWeightsError(f"cannot read checkpoint {path}: {exc}") from exc
     if not isinstance(checkpoint, dict) or "card" not in checkpoint or "state_dict" not in checkpoint:
@@ -144,11 +167,28 @@ def _summary(metrics: dict) -> dict:
     return summary
 
 
+def dataset_class_weights(dataset, num_classes: int, log: Log) -> tuple[float, ...]:
+    """Inverse-frequency class weights ``N / (K_present * n_c)`` from every label of ``dataset``."""
+    counts = torch.zeros(num_classes)
+    for index in range(len(dataset)):
+        counts += class_pixel_counts(torch.from_numpy(dataset[index].label.astype("int64")), num_classes)
+    weights = tuple(round(float(w), 6) for w in inverse_frequency_weights(counts))
+    log(f"class weights from {len(dataset)} training samples ({int(counts.sum())} labelled pixels): {weights}")
+    return weights
+
+
 class _Phase:
     """One model trained for some epochs: the teacher or the student (or the only phase)."""
 
     def __init__(
-        self, name: str, card: ModelCard, config: TrainConfig, device: torch.device, log: Log, progress: bool
+        self,
+        name: str,
+        card: ModelCard,
+        config: TrainConfig,
+        device: torch.device,
+        log: Log,
+        progress: bool,
+        class_weights: tuple[float, ...] | None = None,
     ) -> None:
         self.name, self.card, self.config, self.device, self.log, self.progress = (
             name,
@@ -161,11 +201,17 @@ class _Phase:
         torch.manual_seed(config.seed)
         self.model: nn.Module = build_model(card).to(device)
         self.settings = config.optimiser_settings()
-        self.optimiser = make_optimiser(self.model.parameters(), self.settings)
-        self.objective = objective_for(card)
+        self.optimiser = make_optimiser(parameter_groups(self.model, self.settings), self.settings)
+        self.objective = objective_for(card, class_weights)
         self.history: list[dict] = []
         self.start_epoch = 0
         self.best_miou = -math.inf
+
+    def start_from(self, weights: MiTWeights, source: str) -> None:
+        """Load ImageNet MiT weights into the model's encoders and log what was loaded and what was not."""
+        report = init_encoders(self.model, weights, source)
+        for line in report.lines():
+            self.log(f"{self.name}: {line}")
 
     def restore(self, checkpoint: dict) -> None:
         self.model.load_state_dict(checkpoint["state_dict"])
@@ -187,7 +233,12 @@ class _Phase:
     ) -> Path | None:
         """Train epochs ``start_epoch..epochs-1``, checkpointing to ``path``; returns the best checkpoint."""
         crops = TrainingCrops(
-            train_set, self.card, self.config.crop_size, self.config.seed, self.config.crops_per_sample
+            train_set,
+            self.card,
+            self.config.crop_size,
+            self.config.seed,
+            self.config.crops_per_sample,
+            self.config.flips,
         )
         if len(crops) < self.config.batch_size:
             raise BadParamsError(
@@ -210,8 +261,7 @@ class _Phase:
             bar = _progress_bar(loader, f"{self.card.name} epoch {epoch + 1}/{epochs}", self.progress)
             for step, batch in enumerate(bar):
                 lr = self.settings.lr * lr_factor(self.settings.schedule, epoch * per_epoch + step, per_epoch, total)
-                for group in self.optimiser.param_groups:
-                    group["lr"] = lr
+                set_rates(self.optimiser, lr)
                 batch = {k: v.to(self.device) for k, v in batch.items()}
                 optical = batch.get(optical_key) if self.card.optical_bands else None
                 outputs = self.model(optical, batch.get("sar"))
@@ -241,6 +291,7 @@ class _Phase:
             validate = val_set is not None and ((epoch + 1) % self.config.validate_every == 0 or epoch + 1 == epochs)
             if validate:
                 scored = ClearOptical(val_set) if self.name == "teacher" else val_set
+                scored = CentreCrops(scored, self.config.val_crop) if self.config.val_crop else scored
                 record["val"] = _summary(evaluate_model(TorchRunner(self.model, self.card, str(self.device)), scored))
             record["seconds"] = round(time.perf_counter() - started, 2)
             self.history.append(record)
@@ -301,12 +352,17 @@ def train(
     path = out_dir / f"{card.name}.pt"
     state = load_checkpoint(resume) if resume else None
     resumed_phase = state.get("phase") if state else None
+    weights = read_mit_weights(config.init_encoder) if config.init_encoder else None
+    source = Path(config.init_encoder).name if config.init_encoder else ""
+    class_weights = config.class_weights
+    if class_weights == "dataset":
+        class_weights = dataset_class_weights(train_set, card.num_classes, log)
     distill = config.distill and resumed_phase != "model"  # a run resumed without its teacher stays without
     teacher_name = teacher_variant(config.architecture, config.variant) if distill else None
     teacher_model, teacher_path = None, None
     if teacher_name:
         teacher_card = default_card(config.architecture, teacher_name, **config.card_overrides)
-        phase = _Phase("teacher", teacher_card, config, device, log, progress)
+        phase = _Phase("teacher", teacher_card, config, device, log, progress, class_weights)
         if resumed_phase == "student":
             teacher_path = Path(state["teacher_checkpoint"])
             phase.model.load_state_dict(load_checkpoint(teacher_path)["state_dict"])
@@ -315,12 +371,17 @@ def train(
             if state is not None:
                 phase.restore(state)
                 state = None
+            elif weights is not None:
+                phase.start_from(weights, source)
             phase.run(train_set, val_set, config.teacher_epochs or config.epochs, teacher_path)
         teacher_model = phase.model.eval()
         for parameter in teacher_model.parameters():
             parameter.requires_grad_(False)
-    phase = _Phase("student" if teacher_model is not None else "model", card, config, device, log, progress)
+    name = "student" if teacher_model is not None else "model"
+    phase = _Phase(name, card, config, device, log, progress, class_weights)
     if state is not None:
         phase.restore(state)
+    elif weights is not None:
+        phase.start_from(weights, source)
     best = phase.run(train_set, val_set, config.epochs, path, teacher_model, teacher_path)
     return TrainResult(path, best, phase.card_with_metrics(), phase.history, teacher_path)

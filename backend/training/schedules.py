@@ -9,6 +9,11 @@
   spend most iterations at full rate.
 
 The rate is a pure function of the iteration, so a resumed run needs no scheduler state.
+
+Parameter groups (``parameter_groups``) follow mmsegmentation's ``paramwise_cfg`` of the SegFormer
+recipe when asked: the decode head (parameters under ``decoder.``) at ``head_lr_mult`` x the rate
+(SegFormer: 10) and normalisation weights (names containing ``norm``) with ``norm_weight_decay``
+(SegFormer: 0). Each group carries its ``lr_mult``; the loop sets ``lr = rate x lr_mult``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ class OptimiserSettings:
     lr: float
     weight_decay: float
     schedule: str
+    head_lr_mult: float = 1.0
+    norm_weight_decay: float | None = None  # None: the same as weight_decay
 
 
 def reference_settings(architecture: str) -> OptimiserSettings:
@@ -38,13 +45,32 @@ def reference_settings(architecture: str) -> OptimiserSettings:
     return OptimiserSettings("adamw", 6e-5, 0.01, "poly")
 
 
-def make_optimiser(parameters, settings: OptimiserSettings) -> torch.optim.Optimizer:
-    """Adam or AdamW over ``parameters`` with the settings' rate and weight decay."""
+def parameter_groups(model: torch.nn.Module, settings: OptimiserSettings) -> list[dict]:
+    """The model's trainable parameters in groups ``{"params", "lr_mult", "weight_decay"}`` (module docstring)."""
+    norm_decay = settings.weight_decay if settings.norm_weight_decay is None else settings.norm_weight_decay
+    groups: dict[tuple[float, float], list] = {}
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        lr_mult = settings.head_lr_mult if name.startswith("decoder.") else 1.0
+        decay = norm_decay if "norm" in name else settings.weight_decay
+        groups.setdefault((lr_mult, decay), []).append(parameter)
+    return [{"params": params, "lr_mult": mult, "weight_decay": decay} for (mult, decay), params in groups.items()]
+
+
+def make_optimiser(groups, settings: OptimiserSettings) -> torch.optim.Optimizer:
+    """Adam or AdamW over parameter ``groups`` (or plain parameters) with the settings' rate and weight decay."""
     if settings.optimiser == "adam":
-        return torch.optim.Adam(parameters, lr=settings.lr, weight_decay=settings.weight_decay)
+        return torch.optim.Adam(groups, lr=settings.lr, weight_decay=settings.weight_decay)
     if settings.optimiser == "adamw":
-        return torch.optim.AdamW(parameters, lr=settings.lr, weight_decay=settings.weight_decay)
+        return torch.optim.AdamW(groups, lr=settings.lr, weight_decay=settings.weight_decay)
     raise BadParamsError(f"optimiser must be 'adam' or 'adamw', got {settings.optimiser!r}")
+
+
+def set_rates(optimiser: torch.optim.Optimizer, lr: float) -> None:
+    """Set every group's rate to ``lr`` times its ``lr_mult`` (1 when the group has none)."""
+    for group in optimiser.param_groups:
+        group["lr"] = lr * group.get("lr_mult", 1.0)
 
 
 def lr_factor(schedule: str, iteration: int, iterations_per_epoch: int, total_iterations: int) -> float:

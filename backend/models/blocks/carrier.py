@@ -9,6 +9,12 @@ average-pooled after a depth-wise positional convolution) summarise it. Each blo
    local tokens see the global summary;
 3. in the last block of a stage the carriers are upsampled (nearest) and added to the tokens.
 
+Attention is blind to order, so each block gives it positions, as FasterViT does with its
+position-embedding MLPs (our form of it): the carrier grid passes through a depth-wise 3 x 3
+convolution added to it (a conditional position encoding, which works at any tile size) before the
+global attention, and a learned embedding of the ``w^2`` window positions and ``ct^2`` carrier
+slots is added to the tokens before the window attention.
+
 Carrier pooling accepts a per-pixel ``reliability`` weight ``[B, 1, H, W]`` in 0..1: carriers are
 then weighted averages, so unreliable pixels (e.g. cloud) barely enter the global context.
 Maps whose size is not a multiple of ``w`` are zero-padded at the bottom/right; padded pixels get
@@ -74,7 +80,11 @@ class CarrierTokenInitializer(nn.Module):
 
 
 class CarrierTokenBlock(nn.Module):
-    """One HAT block: ``(x [B, C, H, W], carriers [B, C, H*ct/w, W*ct/w])`` -> same shapes."""
+    """One HAT block: ``(x [B, C, H, W], carriers [B, C, H*ct/w, W*ct/w])`` -> same shapes.
+
+    ``carrier_position`` (depth-wise 3 x 3 convolution of the carrier grid) and ``window_position``
+    (``[1, w*w + ct*ct, C]``, added to each window's tokens and carriers) give the attention positions.
+    """
 
     def __init__(
         self,
@@ -100,6 +110,9 @@ class CarrierTokenBlock(nn.Module):
         self.norm2 = MiTLayerNorm(dim)
         self.mlp = Mlp(dim, hidden)
         self.drop_path = DropPath(drop_path)
+        self.carrier_position = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
+        self.window_position = nn.Parameter(torch.zeros(1, window_size * window_size + ct_size * ct_size, dim))
+        nn.init.trunc_normal_(self.window_position, std=0.02)
 
     @staticmethod
     def _self_attention(attn: SpatialReductionAttention, x: Tensor) -> Tensor:
@@ -108,13 +121,13 @@ class CarrierTokenBlock(nn.Module):
     def forward(self, x: Tensor, carriers: Tensor) -> tuple[Tensor, Tensor]:
         height, width = x.shape[2], x.shape[3]
         ct_height, ct_width = carriers.shape[2], carriers.shape[3]
-        ct = map_to_tokens(carriers)
+        ct = map_to_tokens(carriers + self.carrier_position(carriers))
         ct = ct + self.drop_path(self._self_attention(self.hat_attn, self.hat_norm1(ct)))
         ct = ct + self.drop_path(self.hat_mlp(self.hat_norm2(ct)))
         carriers = tokens_to_map(ct, ct_height, ct_width)
 
         local = window_partition(x, self.window_size)
-        tokens = torch.cat([local, window_partition(carriers, self.ct_size)], dim=1)
+        tokens = torch.cat([local, window_partition(carriers, self.ct_size)], dim=1) + self.window_position
         tokens = tokens + self.drop_path(self._self_attention(self.attn, self.norm1(tokens)))
         tokens = tokens + self.drop_path(self.mlp(self.norm2(tokens)))
         n_local = self.window_size * self.window_size

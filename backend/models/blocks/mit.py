@@ -5,13 +5,14 @@ CloudSeg uses), so parameter counts match the published ones: MiT-B4 with 3 inpu
 60.84 M parameters. Tokens are ``[B, N, C]`` with ``N = H * W`` (row-major); stage outputs are
 feature maps ``[B, C, H, W]``.
 
-- ``OverlapPatchEmbed``: strided convolution with overlapping kernel (7x7/4 or 3x3/2) + LayerNorm.
+- ``OverlapPatchEmbed``: strided convolution with overlapping kernel (7x7/4 or 3x3/2) + LayerNorm
+  (eps 1e-5).
 - ``SpatialReductionAttention``: multi-head attention whose keys/values come from a ``sr x sr``
-  strided convolution of the tokens (+ LayerNorm), so the cost is ``N * N / sr^2``.
+  strided convolution of the tokens (+ LayerNorm, eps 1e-5), so the cost is ``N * N / sr^2``.
 - ``MixFFN``: Linear(C, 4C) -> depth-wise 3x3 conv -> GELU -> Linear(4C, C); the convolution gives
   the positional information, so no position embedding is needed and any input size works.
-- ``MiTBlock``: ``x += attn(LN(x)); x += ffn(LN(x))`` with stochastic depth.
-- ``MiTStage``: patch embedding, blocks, LayerNorm, back to ``[B, C, H, W]``.
+- ``MiTBlock``: ``x += attn(LN(x)); x += ffn(LN(x))`` with stochastic depth (LayerNorm eps 1e-6).
+- ``MiTStage``: patch embedding, blocks, LayerNorm (eps 1e-6), back to ``[B, C, H, W]``.
 - ``MiTEncoder``: four stages (strides 4, 8, 16, 32); ``MIT_CONFIGS`` holds B0..B5.
 """
 
@@ -24,8 +25,12 @@ from functools import partial
 
 from torch import Tensor, nn
 
-#: LayerNorm of the SegFormer encoder as configured in segmentation_models_pytorch.
+#: LayerNorm of the transformer blocks and of each stage's output: SegFormer's ``norm_layer``
+#: (eps 1e-6 in the NVIDIA code and in segmentation_models_pytorch).
 MiTLayerNorm = partial(nn.LayerNorm, eps=1e-6)
+#: LayerNorm of the patch embedding and of the spatial reduction: a plain ``nn.LayerNorm`` there
+#: in the same code, so torch's default eps 1e-5.
+EmbeddingLayerNorm = partial(nn.LayerNorm, eps=1e-5)
 
 
 def init_transformer_weights(module: nn.Module) -> None:
@@ -75,7 +80,7 @@ class OverlapPatchEmbed(nn.Module):
     def __init__(self, in_channels: int, embed_dim: int, patch_size: int = 7, stride: int = 4) -> None:
         super().__init__()
         self.proj = nn.Conv2d(in_channels, embed_dim, patch_size, stride, padding=patch_size // 2)
-        self.norm = MiTLayerNorm(embed_dim)
+        self.norm = EmbeddingLayerNorm(embed_dim)
 
     def forward(self, x: Tensor) -> tuple[Tensor, int, int]:
         x = self.proj(x)
@@ -98,7 +103,7 @@ class SpatialReductionAttention(nn.Module):
         self.sr_ratio = sr_ratio
         if sr_ratio > 1:
             self.sr = nn.Conv2d(dim, dim, sr_ratio, sr_ratio)
-            self.norm = MiTLayerNorm(dim)
+            self.norm = EmbeddingLayerNorm(dim)
 
     def reduce(self, x: Tensor, height: int, width: int) -> Tensor:
         """Tokens that keys/values are computed from: ``[B, N, C]`` -> ``[B, N / sr^2, C]``."""

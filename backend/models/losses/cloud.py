@@ -12,6 +12,9 @@ with 1 = cloud, 0 = clear, distillation features ``[B, F, H, W]``.
 - ``masked_hint_loss`` (MaskHint): ``mean((student - teacher)^2 * (1 - cloud_mask))`` over
   ``B x F x H x W``: cloudy pixels add zero but count in the denominator; the teacher is detached.
 - ``CloudDistillationLoss``: ``CE + 1.0 * CR + 1.0 * KD`` (``CR_weight = KD_weight = 1``).
+- ``discrepancy_loss`` (EDC, our choice): binary cross-entropy of each discrepancy map
+  ``[B, 1, h, w]`` (0..1, 1 = optical and SAR disagree) against the cloud fraction of its cells (the
+  mask average-pooled to ``h x w``), over the samples that have a cloud mask, averaged over maps.
 """
 
 from __future__ import annotations
@@ -52,6 +55,23 @@ def charbonnier_loss(
 def masked_hint_loss(student: Tensor, teacher: Tensor, cloud_mask: Tensor) -> Tensor:
     """FitNets hint on clear pixels only: squared feature error weighted by ``1 - cloud_mask``."""
     return ((student - teacher.detach()) ** 2 * (1.0 - _mask_4d(cloud_mask))).mean()
+
+
+def discrepancy_loss(maps: list[Tensor], cloud_mask: Tensor, has_mask: Tensor) -> Tensor | None:
+    """Cloud-mask supervision of discrepancy maps; ``has_mask [B]`` is 1 for samples with a real mask.
+
+    Returns ``None`` when no sample of the batch has a mask (the term is then left out).
+    """
+    weights = has_mask.float().flatten()
+    if not maps or float(weights.sum()) == 0.0:
+        return None
+    mask = _mask_4d(cloud_mask)
+    per_map = []
+    for discrepancy in maps:
+        target = F.adaptive_avg_pool2d(mask, discrepancy.shape[2:])
+        error = F.binary_cross_entropy(discrepancy.float(), target, reduction="none").mean(dim=(1, 2, 3))
+        per_map.append((error * weights).sum() / weights.sum())
+    return sum(per_map) / len(per_map)
 
 
 @dataclass

@@ -8,6 +8,7 @@ import torch
 from landfuse.backend.models.losses.cloud import (
     CloudDistillationLoss,
     charbonnier_loss,
+    discrepancy_loss,
     masked_hint_loss,
     segmentation_loss,
 )
@@ -69,3 +70,18 @@ def test_total_is_ce_plus_cr_plus_kd_with_unit_weights():
 def test_teacher_loss_is_cross_entropy_only():
     terms = CloudDistillationLoss()({"logits": torch.zeros(1, 4, 1, 1)}, torch.tensor([[[3]]]))
     assert set(terms.parts) == {"ce", "total"} and terms.total.item() == pytest.approx(math.log(4))
+
+
+def test_discrepancy_loss_is_the_cross_entropy_against_the_cloud_fraction_of_each_cell():
+    cloud = torch.zeros(2, 4, 4)
+    cloud[:, :2, :2] = 1.0  # one of the four 2 x 2 cells is cloudy
+    fine = torch.full((2, 1, 2, 2), 0.5)  # a 2 x 2 map: targets 1, 0, 0, 0
+    coarse = torch.full((2, 1, 1, 1), 0.25)  # a 1 x 1 map: target 0.25
+    per_cell = -math.log(0.5)
+    coarse_value = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75))
+    expected = (per_cell + coarse_value) / 2
+    value = discrepancy_loss([fine, coarse], cloud, torch.tensor([1.0, 1.0]))
+    assert value.item() == pytest.approx(expected, rel=1e-6)
+    only_first = discrepancy_loss([fine, coarse], cloud, torch.tensor([1.0, 0.0]))
+    assert only_first.item() == pytest.approx(expected, rel=1e-6)  # a sample without a mask does not count
+    assert discrepancy_loss([fine], cloud, torch.zeros(2)) is None

@@ -8,13 +8,14 @@ from landfuse.backend.models.edc import DCHF
 from landfuse.backend.models.registry import build_model, default_card
 
 
-def test_msc_matches_the_official_floor_pooling_when_sizes_divide_by_4():
+def test_msc_matches_the_official_floor_pooling():
     msc = MultiScaleContext(3)
-    x = torch.randn(2, 3, 8, 12)
-    official = torch.cat(
-        [x, *(F.interpolate(F.max_pool2d(x, k, k), size=x.shape[2:]) for k in (2, 4))], dim=1
-    )  # the official MSC: floor-mode pooling, nearest upsampling
-    torch.testing.assert_close(msc(x), msc.conv(official))
+    for height, width in ((8, 12), (5, 5), (10, 7)):  # 5: stage 4 of the official 160 px window
+        x = torch.randn(2, 3, height, width)
+        official = torch.cat(
+            [x, *(F.interpolate(F.max_pool2d(x, k, k), size=x.shape[2:]) for k in (2, 4))], dim=1
+        )  # the official MSC: floor-mode pooling, nearest upsampling
+        torch.testing.assert_close(msc(x), msc.conv(official))
 
 
 def test_msc_handles_maps_smaller_than_the_pool():
