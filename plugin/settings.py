@@ -6,7 +6,6 @@ to the next job without restarting QGIS.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,10 @@ DEFAULT_TILE_SIZE = 0  # 0 = the tile size of the model card
 
 @dataclass(frozen=True)
 class Settings:
-    """A snapshot of the plugin settings. Empty strings mean "not set: use the default"."""
+    """A snapshot of the plugin settings. Empty strings mean "not set: use the default".
+
+    ``output_folder`` empty: the dock writes beside the project file (asked once for an unsaved project).
+    """
 
     interpreter: str
     models_folder: str
@@ -46,9 +48,10 @@ class Settings:
 
         return str(discover_interpreter(self.interpreter))
 
-    def resolved_output_folder(self) -> Path:
-        """Where the dock writes its results (one sub-folder per run)."""
-        return Path(self.output_folder) if self.output_folder else Path(tempfile.gettempdir()) / "landfuse"
+    def resolved_output_folder(self) -> Path | None:
+        """The folder the dock writes its runs into for every project, or None: beside each project file
+        (``<project folder>/landfuse``, see ``dock.outputs``)."""
+        return Path(self.output_folder) if self.output_folder else None
 
 
 def load() -> Settings:

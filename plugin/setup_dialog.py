@@ -28,6 +28,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from . import installer, service, settings
+from .i18n import tr
 
 
 class SetupTask(QgsTask):
@@ -37,7 +38,7 @@ class SetupTask(QgsTask):
     step = pyqtSignal(float, str)
 
     def __init__(self, plan: installer.SetupPlan) -> None:
-        super().__init__("LandFuse: set up the backend", QgsTask.CanCancel)
+        super().__init__(tr("LandFuse: set up the backend"), QgsTask.CanCancel)
         self.plan = plan
         self.report: dict | None = None
         self.error = ""
@@ -60,17 +61,18 @@ class BackendSetupDialog(QDialog):
 
     def __init__(self, parent=None, venv: Path | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Set up the LandFuse backend")
+        self.setWindowTitle(tr("Set up the LandFuse backend"))
         self.venv = venv or installer.backend_home()
         self.state = "idle"
         self.task: SetupTask | None = None
 
         self.python_combo = QComboBox()
         self.python_combo.setEditable(True)
-        self.python_combo.setToolTip("The Python the environment is made from (3.11 or newer).")
+        self.python_combo.setToolTip(tr("The Python the environment is made from (3.11 or newer)."))
         for candidate in installer.base_interpreter_candidates():
             self.python_combo.addItem(str(candidate))
-        browse = QPushButton("Browse…")
+        browse = QPushButton(tr("Browse…"))
+        browse.setToolTip(tr("Pick a Python interpreter on this computer."))
         browse.clicked.connect(self._browse)
         python_row = QHBoxLayout()
         python_row.addWidget(self.python_combo, 1)
@@ -84,33 +86,33 @@ class BackendSetupDialog(QDialog):
             self.profile_checks[profile] = check
         if not installer.compiler_present():
             self.profile_checks["explanations"].setToolTip(
-                "No C/C++ compiler was found: this works only where pip finds a ready-made llama-cpp-python wheel."
+                tr("No C/C++ compiler was found: this works only where pip finds a ready-made llama-cpp-python wheel.")
             )
         self.build_combo = QComboBox()
-        self.build_combo.addItems(["CPU", "CUDA (NVIDIA GPU)"])
+        self.build_combo.addItems([tr("CPU"), tr("CUDA (NVIDIA GPU)")])
         self.build_combo.setCurrentIndex(1 if installer.nvidia_gpu_present() else 0)
-        self.build_combo.setToolTip("Preselected from what nvidia-smi reports; change it if you know better.")
+        self.build_combo.setToolTip(tr("Preselected from what nvidia-smi reports; change it if you know better."))
 
         form = QFormLayout()
-        form.addRow("Python", python_row)
-        form.addRow("Environment", QLabel(str(self.venv)))
+        form.addRow(tr("Python"), python_row)
+        form.addRow(tr("Environment"), QLabel(str(self.venv)))
         for check in self.profile_checks.values():
             form.addRow("", check)
-        form.addRow("Build", self.build_combo)
+        form.addRow(tr("Build"), self.build_combo)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
-        self.status = QLabel("Downloads the pinned packages from the package index (your pip settings apply).")
+        self.status = QLabel(tr("Downloads the pinned packages from the package index (your pip settings apply)."))
         self.status.setWordWrap(True)
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(5000)
-        self.start_button = QPushButton("Set up")
+        self.start_button = QPushButton(tr("Set up"))
         self.start_button.clicked.connect(self.start)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(tr("Cancel"))
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
-        close = QPushButton("Close")
+        close = QPushButton(tr("Close"))
         close.clicked.connect(self.close)
         buttons = QHBoxLayout()
         for button in (self.start_button, self.cancel_button, close):
@@ -140,16 +142,16 @@ class BackendSetupDialog(QDialog):
         self.state = "running"
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.status.setText("Setting up…")
+        self.status.setText(tr("Setting up…"))
         QgsApplication.taskManager().addTask(self.task)
 
     def cancel(self) -> None:
         if self.task is not None:
-            self.status.setText("Cancelling…")
+            self.status.setText(tr("Cancelling…"))
             self.task.cancel()
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Python interpreter", "", "Python (python* python*.exe)")
+        path, _ = QFileDialog.getOpenFileName(self, tr("Python interpreter"), "", tr("Python (python* python*.exe)"))
         if path:
             self.python_combo.setCurrentText(path)
 
@@ -163,15 +165,20 @@ class BackendSetupDialog(QDialog):
         settings.save(replace(settings.load(), interpreter=str(python)))
         service.shutdown()  # the next job starts a worker with the new interpreter
         devices = (task.report or {}).get("devices") or {}
-        self._finish("done", f"The backend is ready ({devices.get('preferred') or 'CPU'}): {python}")
+        self._finish(
+            "done",
+            tr("The backend is ready ({device}): {python}").format(
+                device=devices.get("preferred") or "CPU", python=python
+            ),
+        )
         self.progress.setValue(100)
 
     def _on_terminated(self) -> None:
         task, self.task = self.task, None
         if task.isCanceled():
-            self._finish("cancelled", "Cancelled. Run the setup again to complete the environment.")
+            self._finish("cancelled", tr("Cancelled. Run the setup again to complete the environment."))
         else:
-            self._finish("failed", task.error or "The setup failed; see the log.")
+            self._finish("failed", task.error or tr("The setup failed; see the log."))
 
     def _finish(self, state: str, message: str) -> None:
         self.state = state

@@ -2,7 +2,8 @@
 
 The engine writes a sidecar ``<class map>.qml`` that QGIS loads as the default style; these functions
 style a layer explicitly (from the report's class table) so the legend is right even when the sidecar is
-missing, e.g. for layers loaded by the toolbox, the modeler or the dock.
+missing, e.g. for layers loaded by the toolbox, the modeler or the dock. A confidence map loaded by the
+toolbox or the dock gets its ``.qml`` saved beside it the same way.
 """
 
 from __future__ import annotations
@@ -53,6 +54,13 @@ def apply_confidence_style(layer: QgsRasterLayer) -> None:
     renderer.setClassificationMax(100)
     layer.setRenderer(renderer)
     layer.triggerRepaint()
+
+
+def style_confidence_output(layer: QgsRasterLayer) -> None:
+    """Style a confidence map written by a run and save the style beside it (``<name>.qml``), so that the file
+    opens styled wherever it is loaded later (QGIS reads that file as the default style)."""
+    apply_confidence_style(layer)
+    layer.saveDefaultStyle()
 
 
 def true_colour_bands(band_names: list[str]) -> tuple[int, int, int]:
@@ -107,7 +115,7 @@ class OutputStyler(QgsProcessingLayerPostProcessorInterface):
         if self.kind == "classes" and self.classes:
             apply_class_style(layer, self.classes)
         elif self.kind == "confidence":
-            apply_confidence_style(layer)
+            style_confidence_output(layer)
         elif self.kind == "reconstruction":
             apply_true_colour_style(layer, self.bands)
 

@@ -10,24 +10,29 @@ from qgis.PyQt.QtGui import QColor, QPainter
 from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..common.bands import band_key, level_1c_warning, match_bands, reflectance_scale_warning, sar_unit_warning
+from .i18n import tr
 from .styling import class_label
 
-AUTOMATIC = "automatic (match by name)"
 WARNING_STYLE = "color: #b35900;"
 HINT_STYLE = "color: palette(mid);"
 STATISTICS_SAMPLE = 4096  # pixels per band read for the product checks
 REMOTE_PREFIXES = ("/vsicurl", "/vsis3", "/vsigs", "/vsiaz", "/vsiadls", "/vsioss", "/vsiswift", "/vsihdfs", "http")
+COMBO_MINIMUM_CHARACTERS = 10  # band names are elided below this: the dock stays narrow
+
+
+def automatic_label() -> str:
+    """The first entry of each band row: the card band is sent by name and matched by the backend."""
+    return tr("automatic (match by name)")
 
 
 def unsupported_reason(layer: QgsRasterLayer | None) -> str | None:
     """Why LandFuse cannot read ``layer`` (not a raster GDAL opens), with what to do; None when it can."""
     if layer is None or layer.providerType() == "gdal":
         return None
-    return (
-        f"'{layer.name()}' comes from the '{layer.providerType()}' provider (a web service or database): LandFuse "
-        "reads rasters GDAL opens. Export it first (right-click the layer > Export > Save As...) and choose the "
-        "saved layer."
-    )
+    return tr(
+        "'{layer}' comes from the '{provider}' provider (a web service or database): LandFuse reads rasters GDAL "
+        "opens. Export it first (right-click the layer > Export > Save As...) and choose the saved layer."
+    ).format(layer=layer.name(), provider=layer.providerType())
 
 
 class BandMapping(QWidget):
@@ -52,16 +57,19 @@ class BandMapping(QWidget):
         self._data_warnings: list[str] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.automatic_check = QCheckBox("Automatic: match the bands by name")
+        self.automatic_check = QCheckBox(tr("Match the bands by name"))
         self.automatic_check.setToolTip(
-            "Send the model card's band names: the backend finds the bands so named (band descriptions) in the "
-            "raster, in any order (B02 = B2, Sigma0_VV_db = VV). Untick to choose each band yourself."
+            tr(
+                "Send the model card's band names: the backend finds the bands so named (band descriptions) in the "
+                "raster, in any order (B02 = B2, Sigma0_VV_db = VV). Untick to choose each band yourself."
+            )
         )
         self.automatic_check.clicked.connect(self._on_automatic_clicked)
         self.rows = QFormLayout()
+        self.rows.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.hint_label = _plain_label(style=HINT_STYLE)
         self.warning_label = _plain_label(style=WARNING_STYLE)
-        self.warning_label.setToolTip("What may be wrong with this input for the chosen model.")
+        self.warning_label.setToolTip(tr("What may be wrong with this input for the chosen model."))
         for widget in (self.hint_label, self.automatic_check):
             layout.addWidget(widget)
         layout.addLayout(self.rows)
@@ -80,7 +88,9 @@ class BandMapping(QWidget):
         reason = unsupported_reason(layer)
         ready = layer is not None and reason is None and bool(self.specs)
         self.automatic_check.setVisible(ready)
-        hint = "" if ready or reason or layer is None else "The bands to choose appear once the model's card is read."
+        hint = (
+            "" if ready or reason or layer is None else tr("The bands to choose appear once the model's card is read.")
+        )
         self.hint_label.setText(hint)
         self.hint_label.setVisible(bool(hint))
         if not ready:
@@ -89,20 +99,31 @@ class BandMapping(QWidget):
         names = [layer.bandName(band) for band in range(1, layer.bandCount() + 1)]
         self.by_name = match_bands(names, [spec["name"] for spec in self.specs])
         by_position = not any(self.by_name)
+        automatic = automatic_label()
         for row, spec in enumerate(self.specs):
             combo = QComboBox()
-            combo.addItem(AUTOMATIC, None)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(COMBO_MINIMUM_CHARACTERS)
+            combo.addItem(automatic, None)
             for band, name in enumerate(names, start=1):
                 combo.addItem(name, band)
             combo.setToolTip(
                 plain_tooltip(
-                    f"The band of '{layer.name()}' that feeds the model's band {spec['name']} ({spec['unit']}). "
-                    f"'{AUTOMATIC}' sends the name {spec['name']}: the backend finds the band so named."
+                    tr(
+                        "The band of '{layer}' that feeds the model's band {band} ({unit}). '{automatic}' sends the "
+                        "name {band}: the backend finds the band so named."
+                    ).format(layer=layer.name(), band=spec["name"], unit=spec["unit"], automatic=automatic)
                 )
             )
             combo.activated.connect(self._on_row_activated)
             label = _plain_label(f"{spec['name']} ({spec['unit']})")
-            label.setToolTip(plain_tooltip(f"Band {row + 1} of the model card: {spec['name']}, in {spec['unit']}."))
+            label.setToolTip(
+                plain_tooltip(
+                    tr("Band {row} of the model card: {band}, in {unit}.").format(
+                        row=row + 1, band=spec["name"], unit=spec["unit"]
+                    )
+                )
+            )
             self.rows.addRow(label, combo)
             self.combos.append(combo)
             guess = row + 1 if by_position and row < len(names) else self.by_name[row]
@@ -176,7 +197,11 @@ class BandMapping(QWidget):
         count = self.layer.bandCount()
         wanted = [spec["name"] for spec in self.specs]
         if count < len(wanted):
-            lines.append(f"'{layer}' has {count} band(s); the model needs {len(wanted)} ({', '.join(wanted)}).")
+            lines.append(
+                tr("'{layer}' has {count} band(s); the model needs {needed} ({bands}).").format(
+                    layer=layer, count=count, needed=len(wanted), bands=", ".join(wanted)
+                )
+            )
         missing, renamed, unnamed = [], [], []
         chosen = self.indexes()
         for row, band in enumerate(chosen):
@@ -191,19 +216,25 @@ class BandMapping(QWidget):
                 renamed.append(f"{spec_name} <- {self.layer.bandName(band)}")
         if missing:
             lines.append(
-                f"No band of '{layer}' is named {', '.join(missing)}: untick Automatic and choose a band in each "
-                "of these rows, or the run stops."
+                tr(
+                    "No band of '{layer}' is named {bands}: untick Automatic and choose a band in each of these rows, "
+                    "or the run stops."
+                ).format(layer=layer, bands=", ".join(missing))
             )
         if unnamed:
             lines.append(
-                f"The bands of '{layer}' for {', '.join(unnamed)} have no names: they were chosen by position. "
-                "Check them against the model card."
+                tr(
+                    "The bands of '{layer}' for {bands} have no names: they were chosen by position. Check them "
+                    "against the model card."
+                ).format(layer=layer, bands=", ".join(unnamed))
             )
         if renamed:
-            lines.append(f"Bands named differently from the model's: {'; '.join(renamed)}. Check them.")
+            lines.append(
+                tr("Bands named differently from the model's: {bands}. Check them.").format(bands="; ".join(renamed))
+            )
         repeated = sorted({b for b in chosen if b is not None and chosen.count(b) > 1})
         if repeated:
-            lines.append(f"Band(s) {', '.join(map(str, repeated))} feed several model bands.")
+            lines.append(tr("Band(s) {bands} feed several model bands.").format(bands=", ".join(map(str, repeated))))
         return lines
 
     def _check_data(self) -> list[str]:
@@ -302,21 +333,21 @@ class ClassAreaChart(QWidget):
 def card_html(card: dict) -> str:
     """The parts of a model card an analyst needs before running it: inputs, classes, training data, licence."""
     esc = html.escape
-    optical = ", ".join(esc(b["name"]) for b in card.get("optical_bands", [])) or "none"
-    sar = ", ".join(f"{esc(b['name'])} ({esc(b['unit'])})" for b in card.get("sar_bands", [])) or "none"
+    optical = ", ".join(esc(b["name"]) for b in card.get("optical_bands", [])) or esc(tr("none"))
+    sar = ", ".join(f"{esc(b['name'])} ({esc(b['unit'])})" for b in card.get("sar_bands", [])) or esc(tr("none"))
     swatches = " ".join(
         f'<span style="background:{esc(c["color"])}">&nbsp;&nbsp;&nbsp;</span>&nbsp;{esc(class_label(c))}'
         for c in card.get("classes", [])
     )
     rows = [
         f"<b>{esc(card.get('architecture', '?'))}</b> ({esc(card.get('variant', ''))})",
-        f"Optical bands: {optical}",
-        f"SAR bands: {sar}",
-        f"Classes: {swatches}",
-        f"Training data: {esc(card.get('training_data') or 'not stated')}",
+        esc(tr("Optical bands: {bands}")).format(bands=optical),
+        esc(tr("SAR bands: {bands}")).format(bands=sar),
+        esc(tr("Classes: {classes}")).format(classes=swatches),
+        esc(tr("Training data: {data}")).format(data=esc(card.get("training_data") or tr("not stated"))),
     ]
     if card.get("licence"):
-        rows.append(f"Licence: {esc(card['licence'])}")
+        rows.append(esc(tr("Licence: {licence}")).format(licence=esc(card["licence"])))
     if "reconstruction" in card.get("outputs", []):
-        rows.append("Also reconstructs a cloud-free optical image.")
+        rows.append(esc(tr("Also reconstructs a cloud-free optical image.")))
     return "<br>".join(rows)

@@ -125,8 +125,8 @@ def take_screenshot_in_qgis() -> None:
     sar = QgsRasterLayer(sar_path, "Sentinel-1 VV/VH (dB)")
     project.addMapLayers([sar, optical])
     project.layerTreeRoot().findLayer(sar.id()).setItemVisibilityChecked(False)
-    dock.optical_combo.setLayer(optical)
-    dock.sar_combo.setLayer(sar)
+    dock.inputs_panel.optical_combo.setLayer(optical)
+    dock.inputs_panel.sar_combo.setLayer(sar)
     dock.set_model(model)
 
     def save() -> None:
@@ -139,7 +139,7 @@ def take_screenshot_in_qgis() -> None:
 
     def on_finished(state: str) -> None:
         if state != "done":
-            finish(1, f"the run ended {state}: {dock.status_label.text()}")
+            finish(1, f"the run ended {state}: {dock.run_panel.status_label.text()}")
         layer, confidence = dock.result_layers[:2]
         layer.setOpacity(0.85)
         tree = project.layerTreeRoot()
@@ -155,7 +155,7 @@ def take_screenshot_in_qgis() -> None:
         QTimer.singleShot(4000, save)
 
     dock.run_finished.connect(on_finished)
-    QTimer.singleShot(3000, dock.run_button.click)
+    QTimer.singleShot(3000, dock.run_panel.run_button.click)
 
 
 if __name__ == "__main__" and STAGE_VARIABLE not in os.environ:

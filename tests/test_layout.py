@@ -63,14 +63,21 @@ def test_common_uses_the_standard_library_only():
     assert not offenders, offenders
 
 
-def test_package_zip_is_fit_for_the_plugin_repository(tmp_path):
-    subprocess.run(
-        ["bash", str(REPO_ROOT / "scripts" / "package.sh")],
-        env=dict(os.environ, PACKAGE_DIR=str(tmp_path)),
-        check=True,
+def _package(root, out_dir) -> subprocess.CompletedProcess:
+    """Run ``root``'s scripts/package.sh, writing the zip into ``out_dir``."""
+    return subprocess.run(
+        ["bash", str(root / "scripts" / "package.sh")],
+        env=dict(os.environ, PACKAGE_DIR=str(out_dir)),
         capture_output=True,
+        text=True,
     )
+
+
+def test_package_zip_is_fit_for_the_plugin_repository(tmp_path):
+    built = _package(REPO_ROOT, tmp_path)
+    assert built.returncode == 0, built.stderr
     (archive,) = tmp_path.glob("landfuse-*.zip")
+    assert archive.stat().st_size <= 25_000_000  # the plugin repository's upload limit
     with zipfile.ZipFile(archive) as zf:
         names = zf.namelist()
         assert {n.split("/")[0] for n in names} == {"landfuse"}
@@ -88,6 +95,49 @@ def test_package_zip_is_fit_for_the_plugin_repository(tmp_path):
         assert general["hasProcessingProvider"] == "yes"
         assert f"landfuse/{general['icon']}" in names
         assert "landfuse/LICENSE" in names and "landfuse/__init__.py" in names
+        assert "landfuse/i18n/landfuse_en.ts" in names and "landfuse/i18n/update_template.py" not in names
+        assert "landfuse/plugin/dock/dock.py" in names and not [n for n in names if n.startswith("landfuse/scripts/")]
+
+
+def _plugin_checkout(folder, metadata: str | None = None):
+    """A minimal plugin checkout (a git work tree) in ``folder`` with this repository's packaging script."""
+    for name in ("metadata.txt", "__init__.py", "LICENSE", "resources/icon.png", "scripts/package.sh"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes((REPO_ROOT / name).read_bytes())
+    if metadata is not None:
+        (folder / "metadata.txt").write_text(metadata)
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    return folder
+
+
+def test_package_refuses_to_drop_a_file_over_8_mb(tmp_path):
+    checkout = _plugin_checkout(tmp_path / "plugin")
+    (checkout / "resources" / "big.onnx").write_bytes(b"\0" * (8 * 2**20 + 1))
+    built = _package(checkout, tmp_path / "dist")
+    assert built.returncode != 0 and "resources/big.onnx is over 8 MB" in built.stderr
+    assert not list((tmp_path / "dist").glob("*.zip"))
+
+
+def test_package_checks_what_the_plugin_repository_checks(tmp_path):
+    metadata = (REPO_ROOT / "metadata.txt").read_text()
+    broken = "\n".join(
+        line for line in metadata.splitlines() if not line.startswith(("tracker=", "email=", "icon="))
+    ).replace("repository=https://", "repository=")
+    checkout = _plugin_checkout(tmp_path / "plugin", broken + "\nicon=resources/missing.png\n")
+    (checkout / "LICENSE").unlink()
+    built = _package(checkout, tmp_path / "dist")
+    assert built.returncode != 0
+    assert "metadata.txt lacks email, tracker" in built.stderr and "repository is not a URL" in built.stderr
+    assert "landfuse/LICENSE is missing" in built.stderr and "'resources/missing.png' is not in the zip" in built.stderr
+    assert not list((tmp_path / "dist").glob("*.zip"))
+
+
+def test_package_refuses_a_zip_over_the_repository_limit(tmp_path):
+    checkout = _plugin_checkout(tmp_path / "plugin")
+    for part in range(4):  # 4 x 7 MB of random bytes: zip cannot shrink them
+        (checkout / "resources" / f"weights-{part}.bin").write_bytes(os.urandom(7 * 2**20))
+    built = _package(checkout, tmp_path / "dist")
+    assert built.returncode != 0 and "the plugin repository takes at most 25,000,000" in built.stderr
 
 
 @pytest.mark.parametrize("target", ["setup", "test", "demo", "bench", "package", "lint", "install"])

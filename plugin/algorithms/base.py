@@ -14,13 +14,59 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QIcon
 
+from ..i18n import tr
 from ..paths import ICON_PATH
 
 HELP_URL = "https://github.com/landfuse/landfuse#readme"
 
 
+def algorithm_tags(name: str) -> list[str]:
+    """The search tags of algorithm ``name`` (what the toolbox's search box matches besides the name)."""
+    common = [tr("land cover"), tr("classification"), "LandFuse"]
+    specific = {
+        "classify": [
+            tr("SAR"),
+            tr("optical"),
+            tr("fusion"),
+            "Sentinel-1",
+            "Sentinel-2",
+            tr("segmentation"),
+            tr("deep learning"),
+            tr("cloud"),
+            "ONNX",
+            "GPU",
+        ],
+        "batch": [
+            tr("SAR"),
+            tr("optical"),
+            tr("fusion"),
+            tr("batch"),
+            tr("many scenes"),
+            "Sentinel-1",
+            "Sentinel-2",
+            tr("deep learning"),
+        ],
+        "explain": [tr("explanation"), tr("report"), tr("language model"), "LLM", "Phi-3", tr("summary")],
+        "evaluate": [
+            tr("accuracy"),
+            tr("assessment"),
+            tr("validation"),
+            tr("confusion matrix"),
+            "IoU",
+            "mIoU",
+            tr("kappa"),
+            tr("reference labels"),
+        ],
+    }
+    return common + specific.get(name, [])
+
+
 class LandFuseAlgorithm(QgsProcessingAlgorithm):
-    """Base class: subclasses define ``NAME``, ``DISPLAY_NAME``, ``HELP`` and the QGIS hooks."""
+    """Base class: subclasses define ``NAME``, ``DISPLAY_NAME``, ``HELP`` and the QGIS hooks.
+
+    The display name and help are translated (the translation template lists them); tags come from
+    :func:`algorithm_tags`.
+    """
 
     NAME = ""
     DISPLAY_NAME = ""
@@ -33,16 +79,19 @@ class LandFuseAlgorithm(QgsProcessingAlgorithm):
         return self.NAME
 
     def displayName(self) -> str:  # noqa: N802 (QGIS's name)
-        return self.DISPLAY_NAME
+        return tr(self.DISPLAY_NAME)
+
+    def tags(self) -> list[str]:
+        return algorithm_tags(self.NAME)
 
     def group(self) -> str:
-        return "Land cover"
+        return tr("Land cover")
 
     def groupId(self) -> str:  # noqa: N802 (QGIS's name)
         return "landcover"
 
     def shortHelpString(self) -> str:  # noqa: N802 (QGIS's name)
-        return self.HELP
+        return tr(self.HELP)
 
     def helpUrl(self) -> str:  # noqa: N802 (QGIS's name)
         return HELP_URL

@@ -10,6 +10,7 @@ from qgis.core import (
 )
 
 from .. import service
+from ..i18n import tr
 from ..paths import RESOURCES
 from .base import LandFuseAlgorithm, raster_file
 
@@ -45,20 +46,22 @@ class EvaluateAlgorithm(LandFuseAlgorithm):
     KAPPA = "KAPPA"
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 (QGIS's name)
-        self.addParameter(QgsProcessingParameterRasterLayer(self.CLASS_MAP, "Class map"))
-        self.addParameter(QgsProcessingParameterRasterLayer(self.REFERENCE, "Reference labels"))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.CLASS_MAP, tr("Class map")))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.REFERENCE, tr("Reference labels")))
         schemes = sorted(path.stem for path in (RESOURCES / "classes").glob("*.json"))
         self.addParameter(
-            QgsProcessingParameterEnum(self.REFERENCE_CODES, "Reference codes", schemes, False, None, True, True)
+            QgsProcessingParameterEnum(self.REFERENCE_CODES, tr("Reference codes"), schemes, False, None, True, True)
         )
-        self.addParameter(QgsProcessingParameterRasterLayer(self.CLOUD_MASK, "Cloud mask", None, True))
-        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, "Metrics", "JSON files (*.json)"))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.CLOUD_MASK, tr("Cloud mask"), None, True))
+        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, tr("Metrics"), tr("JSON files (*.json)")))
         self.addParameter(
-            QgsProcessingParameterFileDestination(self.PLOT, "Confusion matrix", "PNG images (*.png)", None, True, True)
+            QgsProcessingParameterFileDestination(
+                self.PLOT, tr("Confusion matrix"), tr("PNG images (*.png)"), None, True, True
+            )
         )
-        self.addOutput(QgsProcessingOutputNumber(self.OA, "Overall accuracy"))
-        self.addOutput(QgsProcessingOutputNumber(self.MIOU, "Mean IoU"))
-        self.addOutput(QgsProcessingOutputNumber(self.KAPPA, "Cohen's kappa"))
+        self.addOutput(QgsProcessingOutputNumber(self.OA, tr("Overall accuracy")))
+        self.addOutput(QgsProcessingOutputNumber(self.MIOU, tr("Mean IoU")))
+        self.addOutput(QgsProcessingOutputNumber(self.KAPPA, tr("Cohen's kappa")))
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802 (QGIS's name)
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)

@@ -10,6 +10,7 @@ from qgis.core import (
 )
 
 from .. import service, settings
+from ..i18n import tr
 from .base import LandFuseAlgorithm, read_text
 
 HELP = """Writes a short plain-language explanation of a LandFuse classification report: what the map shows, \
@@ -42,23 +43,27 @@ class ExplainAlgorithm(LandFuseAlgorithm):
     FALLBACK = "FALLBACK_USED"
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 (QGIS's name)
-        self.addParameter(QgsProcessingParameterFile(self.REPORT, "Report", QgsProcessingParameterFile.File, "json"))
         self.addParameter(
-            QgsProcessingParameterFile(self.METRICS, "Metrics", QgsProcessingParameterFile.File, "json", None, True)
+            QgsProcessingParameterFile(self.REPORT, tr("Report"), QgsProcessingParameterFile.File, "json")
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(self.METRICS, tr("Metrics"), QgsProcessingParameterFile.File, "json", None, True)
         )
         self.addParameter(
             QgsProcessingParameterFile(
                 self.LLM_PATH,
-                "Language model (GGUF)",
+                tr("Language model (GGUF)"),
                 QgsProcessingParameterFile.File,
                 optional=True,
-                fileFilter="GGUF models (*.gguf)",
+                fileFilter=tr("GGUF models (*.gguf)"),
             )
         )
-        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, "Explanation", "Text files (*.md *.txt)"))
-        self.addOutput(QgsProcessingOutputString(self.TEXT, "Explanation text"))
-        self.addOutput(QgsProcessingOutputBoolean(self.GROUNDED, "Every number checked against the report"))
-        self.addOutput(QgsProcessingOutputBoolean(self.FALLBACK, "Template used instead of the language model"))
+        self.addParameter(
+            QgsProcessingParameterFileDestination(self.OUTPUT, tr("Explanation"), tr("Text files (*.md *.txt)"))
+        )
+        self.addOutput(QgsProcessingOutputString(self.TEXT, tr("Explanation text")))
+        self.addOutput(QgsProcessingOutputBoolean(self.GROUNDED, tr("Every number checked against the report")))
+        self.addOutput(QgsProcessingOutputBoolean(self.FALLBACK, tr("Template used instead of the language model")))
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802 (QGIS's name)
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)

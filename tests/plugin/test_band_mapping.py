@@ -6,7 +6,7 @@ from qgis.core import QgsRasterLayer
 
 from landfuse.plugin.algorithms.classify import ClassifyAlgorithm
 from landfuse.plugin.dock import band_parameters
-from landfuse.plugin.widgets import AUTOMATIC, BandMapping
+from landfuse.plugin.widgets import BandMapping, automatic_label
 from tests.plugin.helpers import OPTICAL_BANDS, tiny_card, write_scene
 
 SPECS = [{"name": band.name, "unit": band.unit} for band in tiny_card().optical_bands]
@@ -29,7 +29,7 @@ def test_rows_follow_the_card_and_unnamed_bands_are_taken_by_position(qtbot, tmp
         "B12 (reflectance x 10000)",
     ]
     assert mapping.indexes() == list(range(1, 10)) and not mapping.automatic_check.isChecked()
-    assert [mapping.combos[0].itemText(i) for i in range(3)] == [AUTOMATIC, "Band 1", "Band 2"]
+    assert [mapping.combos[0].itemText(i) for i in range(3)] == [automatic_label(), "Band 1", "Band 2"]
     assert mapping.warning_label.isVisible() and "have no names" in mapping.warning_label.text()
     mapping.combos[1].setCurrentIndex(0)  # B3: automatic, sent by name
     assert mapping.selection() == [1, "B3", 3, 4, 5, 6, 7, 8, 9]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import pytest
 from qgis.core import QgsApplication
+from qgis.PyQt.QtCore import QTimer
 
 from tests.paths import REPO_ROOT
+from tests.plugin.host import HostInterface
 
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 
@@ -24,6 +27,9 @@ def test_qgis_plugin_loader_loads_and_unloads(plugins_dir):
     import qgis.utils
 
     saved_paths = list(qgis.utils.plugin_paths)
+    # unloadPlugin drops the plugin's modules from sys.modules: later tests must keep the ones they imported
+    # (e.g. the shared worker's service module), not get fresh copies.
+    saved_modules = {name: module for name, module in sys.modules.items() if name.split(".")[0] == "landfuse"}
     qgis.utils.plugin_paths[:] = [str(plugins_dir)]
     try:
         qgis.utils.updateAvailablePlugins()
@@ -37,6 +43,7 @@ def test_qgis_plugin_loader_loads_and_unloads(plugins_dir):
         assert registry.providerById("landfuse") is None
     finally:
         qgis.utils.plugin_paths[:] = saved_paths
+        sys.modules.update(saved_modules)
 
 
 def test_class_factory_without_iface_registers_and_removes_provider():
@@ -49,6 +56,36 @@ def test_class_factory_without_iface_registers_and_removes_provider():
     assert registry.providerById("landfuse") is not None
     plugin.unload()
     assert {p.id() for p in registry.providers()} == before
+
+
+def test_loading_the_plugin_starts_no_worker_until_the_dock_is_shown(qtbot, shared_worker):
+    from landfuse import classFactory
+
+    service = shared_worker
+    service.shutdown()
+    host = HostInterface()
+    qtbot.addWidget(host.window)
+    host.window.show()
+    plugin = classFactory(host)
+    plugin.initGui()
+    try:
+        settled = []
+        QTimer.singleShot(0, lambda: settled.append(True))  # runs after every zero-delay timer the plugin started
+        qtbot.waitUntil(lambda: bool(settled))
+        toggle = plugin.actions[0]
+        assert host.toolbar.actions() == [toggle] and not plugin.dock.isVisible()
+        assert service._client is None and not plugin.dock.backend_started
+        assert QgsApplication.taskManager().countActiveTasks() == 0
+
+        toggle.trigger()  # the user opens the dock: now the worker starts
+        assert plugin.dock.isVisible()
+        qtbot.waitUntil(lambda: service._client is not None and service._client.pid is not None, timeout=60_000)
+        qtbot.waitUntil(lambda: plugin.dock.model_panel.device_label.text() == "Device: CPU", timeout=60_000)
+        assert not plugin.dock.banner.isVisible()
+    finally:
+        plugin.unload()
+    assert service._client is None and host.toolbar.actions() == [] and host.options_factories == []
+    assert host.raster_menus["&LandFuse"].actions() == []
 
 
 def _qgis_process(args, plugins_dir, profile):

@@ -5,10 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from qgis.core import QgsPalettedRasterRenderer, QgsRasterLayer, QgsSingleBandPseudoColorRenderer
+from qgis.core import (
+    QgsPalettedRasterRenderer,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsRasterLayer,
+    QgsSingleBandPseudoColorRenderer,
+)
 
 from landfuse.plugin import settings
 from landfuse.plugin.styling import (
+    OutputStyler,
     apply_class_style,
     apply_confidence_style,
     class_label,
@@ -52,6 +59,16 @@ def test_confidence_style_ramps_over_percent(tmp_path):
     assert legend_labels(layer) == {}
 
 
+def test_a_confidence_map_loaded_by_processing_gets_its_style_saved_beside_it(tmp_path):
+    optical, _ = write_scene(tmp_path)
+    layer = QgsRasterLayer(str(optical), "confidence")
+    OutputStyler("confidence").postProcessLayer(layer, QgsProcessingContext(), QgsProcessingFeedback())
+    assert isinstance(layer.renderer(), QgsSingleBandPseudoColorRenderer)
+    reopened = QgsRasterLayer(str(optical), "reopened")  # QGIS applies optical.qml as the default style
+    assert (tmp_path / "optical.qml").is_file() and isinstance(reopened.renderer(), QgsSingleBandPseudoColorRenderer)
+    assert (reopened.renderer().classificationMin(), reopened.renderer().classificationMax()) == (0, 100)
+
+
 def test_true_colour_bands_come_from_the_band_names():
     assert true_colour_bands(["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B11", "B12"]) == (3, 2, 1)
     assert true_colour_bands(["NIR", "R", "G", "B"]) == (2, 3, 4)
@@ -73,7 +90,7 @@ def test_settings_round_trip_and_device(saved_settings, tmp_path):
     assert loaded == values
     assert loaded.device == "cpu"
     assert loaded.resolved_interpreter() == "/opt/env/bin/python"
-    assert loaded.resolved_output_folder().name == "landfuse"
+    assert loaded.resolved_output_folder() is None  # beside each project file, never the temporary folder
     settings.save(settings.Settings("", "", "", True, 0, ""))
     assert settings.load().device == "auto"
     assert settings.load().resolved_interpreter().endswith(".venv/bin/python")
