@@ -28,6 +28,13 @@ class LandFuseProvider(QgsProcessingProvider):
     def icon(self) -> QIcon:
         return QIcon(str(ICON_PATH))
 
+    def supportedOutputRasterLayerExtensions(self) -> list[str]:  # noqa: N802 (QGIS's name)
+        """The backend writes GeoTIFF only, so destinations offer (and default to) ``.tif``."""
+        return ["tif"]
+
+    def defaultRasterFileExtension(self) -> str:  # noqa: N802 (QGIS's name)
+        return "tif"
+
     def loadAlgorithms(self) -> None:  # noqa: N802 (QGIS's name)
         from .algorithms import all_algorithms
 

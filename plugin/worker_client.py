@@ -220,7 +220,7 @@ class _WorkerProcess:
 class WorkerClient:
     """Runs backend operations in a worker process; one client per plugin instance.
 
-    python: the backend environment's interpreter (default: the ``.venv`` that ``make setup`` creates).
+    python: the backend environment's interpreter (default: the ``.venv`` of a developer checkout).
     heartbeat_s: how often the worker sends heartbeats; heartbeat_timeout: silence after which a busy
     worker is killed (``TIMEOUT``). start_timeout: seconds allowed until the handshake. cancel_grace:
     seconds a cancelled job may take to stop before the worker is killed. cache_mb: the worker's
@@ -288,7 +288,8 @@ class WorkerClient:
                 raise self._failure(
                     ErrorCode.WORKER_START,
                     f"the LandFuse backend did not start with {self.python}: {why}{process.stderr_excerpt()}\n"
-                    "Check the backend interpreter in the LandFuse settings (run `make setup` to create it).",
+                    "Repair it with Set up the backend… (LandFuse dock, or Settings > Options > LandFuse), "
+                    "or choose another backend interpreter there.",
                 )
             if hello.get("protocol") != PROTOCOL_VERSION:
                 process.kill("protocol mismatch")
@@ -305,8 +306,8 @@ class WorkerClient:
         if not self.python.exists():
             raise self._failure(
                 ErrorCode.WORKER_START,
-                f"the backend interpreter {self.python} does not exist: run `make setup` in the LandFuse "
-                "folder, or choose an interpreter in the LandFuse settings",
+                f"the backend interpreter {self.python} does not exist: create the backend with Set up the "
+                "backend… (LandFuse dock, or Settings > Options > LandFuse), or choose an interpreter there",
             )
         argv = worker_command(self.python, self.plugin_folder)
         argv += ["worker", "--heartbeat", str(self.heartbeat_s), "--cache-mb", str(self.cache_mb)]

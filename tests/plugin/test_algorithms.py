@@ -276,3 +276,13 @@ def test_bands_given_both_by_index_and_by_name_are_refused(inputs, tmp_path):
     params = classify_params(inputs, tmp_path, OPTICAL_BANDS=list(range(1, 10)), OPTICAL_BAND_NAMES="B2")
     with pytest.raises(QgsProcessingException, match="either by index"):
         algorithm.processAlgorithm(params, QgsProcessingContext(), QgsProcessingFeedback())
+
+
+def test_raster_destinations_offer_geotiff_only(landfuse_provider):
+    from qgis.core import QgsApplication
+
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("landfuse:classify")
+    for name in ("OUTPUT", "CONFIDENCE", "RECONSTRUCTION"):
+        parameter = algorithm.parameterDefinition(name)
+        assert parameter.supportedOutputRasterLayerExtensions() == ["tif"]
+        assert parameter.defaultFileExtension() == "tif"

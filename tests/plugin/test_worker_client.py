@@ -301,7 +301,7 @@ def test_relative_paths_resolve_against_the_callers_folder(client, inputs, tmp_p
 def test_a_backend_that_cannot_start_is_reported(cache_home, tmp_path):
     with pytest.raises(WorkerError) as error:
         WorkerClient(tmp_path / "no-python").call("ping")
-    assert error.value.code == ErrorCode.WORKER_START and "make setup" in str(error.value)
+    assert error.value.code == ErrorCode.WORKER_START and "Set up the backend" in str(error.value)
     broken = WorkerClient("/bin/false", start_timeout=20)
     with pytest.raises(WorkerError) as error:
         broken.call("ping")
