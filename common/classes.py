@@ -14,6 +14,9 @@ from pathlib import Path
 from .card import CardError, ClassSpec
 
 CLASSES_DIR = Path(__file__).resolve().parent.parent / "resources" / "classes"
+# How a confidence map (percent) is drawn, by the plugin and in the style file the backend writes:
+# (value, colour, legend label), red for uncertain to green for certain.
+CONFIDENCE_RAMP = ((0, "#d7191c", "0 % (uncertain)"), (50, "#fdae61", "50 %"), (100, "#1a9641", "100 % (certain)"))
 
 
 def scheme_names() -> list[str]:

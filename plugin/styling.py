@@ -1,9 +1,8 @@
 """Styles for LandFuse outputs: a paletted class map with the model's class names, a confidence ramp.
 
-The engine writes a sidecar ``<class map>.qml`` that QGIS loads as the default style; these functions
-style a layer explicitly (from the report's class table) so the legend is right even when the sidecar is
-missing, e.g. for layers loaded by the toolbox, the modeler or the dock. A confidence map loaded by the
-toolbox or the dock gets its ``.qml`` saved beside it the same way.
+The engine writes sidecars ``<class map>.qml`` and ``<confidence>.qml`` that QGIS loads as the default
+style; these functions style a layer explicitly (from the report's class table) so the legend is right
+even when a sidecar is missing, e.g. for layers loaded by the toolbox, the modeler or the dock.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
-CONFIDENCE_RAMP = ((0, "#d7191c", "0 % (uncertain)"), (50, "#fdae61", "50 %"), (100, "#1a9641", "100 % (certain)"))
+from ..common.classes import CONFIDENCE_RAMP
 
 
 def class_label(entry: dict) -> str:

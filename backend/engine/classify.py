@@ -16,12 +16,12 @@ from .inputs import RasterInput, open_raster
 from .normalise import Normaliser, sar_input_unit
 from .options import CancelToken, ClassifyOptions
 from .outputs import RasterSink, StagedFiles, write_text
-from .paths import check_job_paths, class_map_sidecars, raster_sidecars
+from .paths import check_job_paths, class_map_sidecars, confidence_sidecars, raster_sidecars
 from .pipeline import run_pipeline
 from .regions import RegionStats
 from .source import ModelInputSource
 from .stats import ClassStats
-from .style import category_aux_xml, qml_text
+from .style import category_aux_xml, confidence_qml_text, qml_text
 from .windows import WindowPlan
 
 Progress = Callable[[float, str], None]
@@ -94,7 +94,7 @@ def classify(
             role: files.stage(path, role, raster_sidecars(path) if role in RASTER_OUTPUTS else ()) if path else None
             for role, path in targets.items()
         }
-        sidecars = {role: files.stage(path, role) for role, path in class_map_sidecars(output).items()}
+        sidecars = {role: files.stage(path, role) for role, path in _sidecars(output, confidence).items()}
         runner = _runner(model, options.device, models_dir)
         card = runner.card
         paths = {"optical": optical, "sar": sar}
@@ -128,6 +128,8 @@ def classify(
         _stop_if_cancelled(cancel)
         write_text(sidecars["class map style"], qml_text(card), "class map style")
         write_text(sidecars["class map categories"], category_aux_xml(card), "class map categories")
+        if confidence:
+            write_text(sidecars["confidence map style"], confidence_qml_text(), "confidence map style")
         written = {"class_map": output, "confidence": confidence, "report": report}
         written["reconstruction"] = reconstruction if recon_temp is not None else None
         outputs = {key: (str(Path(path).resolve()) if path else None) for key, path in written.items()}
@@ -162,11 +164,17 @@ def check_classify_paths(
     outputs: role -> path ("class map", "confidence map", "reconstruction", "report"); the class
     map's style and category files are added. also_reads / also_writes: the caller's other files.
     """
-    writes = {**outputs, **(class_map_sidecars(outputs["class map"]) if outputs["class map"] else {})}
+    writes = {**outputs, **_sidecars(outputs["class map"], outputs.get("confidence map"))}
     writes.update(also_writes or {})
     reads = {"optical": optical, "sar": sar, "model": model_file, **(also_reads or {})}
     stale = [sidecar for role in RASTER_OUTPUTS if outputs.get(role) for sidecar in raster_sidecars(outputs[role])]
     check_job_paths(reads, writes, stale)
+
+
+def _sidecars(class_map: str | Path | None, confidence: str | Path | None) -> dict[str, Path]:
+    """Role -> path of the style and category files written beside the class map and confidence map."""
+    sidecars = class_map_sidecars(class_map) if class_map else {}
+    return {**sidecars, **(confidence_sidecars(confidence) if confidence else {})}
 
 
 def _model_file(model, models_dir) -> str | Path | None:

@@ -40,6 +40,11 @@ def class_map_sidecars(class_map: str | Path) -> dict[str, Path]:
     return {"class map style": class_map.with_suffix(".qml"), "class map categories": Path(f"{class_map}.aux.xml")}
 
 
+def confidence_sidecars(confidence: str | Path) -> dict[str, Path]:
+    """The file written beside a confidence map: its QGIS style."""
+    return {"confidence map style": Path(confidence).with_suffix(".qml")}
+
+
 def input_file(name: str | os.PathLike) -> Path | None:
     """The local file GDAL reads for dataset ``name``; ``None`` for remote or in-memory data, or when
     the file inside a ``/vsi`` or subdataset name cannot be found."""

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from xml.sax.saxutils import quoteattr
 
 from ...common.card import ModelCard
+from ...common.classes import CONFIDENCE_RAMP
 
 _QML = """<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
 <qgis version="3.22.16-Białowieża" styleCategories="AllStyleCategories"
@@ -35,8 +36,7 @@ _QML = """<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
       <resampling enabled="false" maxOversampling="2"
                   zoomedInResamplingMethod="nearestNeighbour" zoomedOutResamplingMethod="nearestNeighbour"/>
     </provider>
-    <rasterrenderer type="paletted" band="1" opacity="1" alphaBand="-1" nodataColor="">
-      <rasterTransparency/>
+{renderer_open}
       <minMaxOrigin>
         <limits>None</limits>
         <extent>WholeRaster</extent>
@@ -45,9 +45,7 @@ _QML = """<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
         <cumulativeCutUpper>0.98</cumulativeCutUpper>
         <stdDevFactor>2</stdDevFactor>
       </minMaxOrigin>
-      <colorPalette>
-{entries}
-      </colorPalette>
+{renderer_body}
     </rasterrenderer>
     <brightnesscontrast brightness="0" contrast="0" gamma="1"/>
     <huesaturation saturation="0" colorizeOn="0" colorizeRed="255" colorizeGreen="128" colorizeBlue="128"
@@ -92,7 +90,32 @@ def qml_text(card: ModelCard) -> str:
         f'        <paletteEntry value="{c.id}" color="{c.color.lower()}" alpha="255" label={quoteattr(c.name)}/>'
         for c in card.classes
     )
-    return _QML.format(entries=entries)
+    renderer_open = '    <rasterrenderer type="paletted" band="1" opacity="1" alphaBand="-1" nodataColor="">\n'
+    renderer_open += "      <rasterTransparency/>"
+    body = f"      <colorPalette>\n{entries}\n      </colorPalette>"
+    return _QML.format(renderer_open=renderer_open, renderer_body=body)
+
+
+def confidence_qml_text() -> str:
+    """QGIS 3.22 style of a confidence map: a red-to-green pseudocolour ramp over 0..100 %."""
+    renderer_open = (
+        '    <rasterrenderer type="singlebandpseudocolor" band="1" opacity="1" alphaBand="-1" nodataColor=""\n'
+        '                    classificationMin="0" classificationMax="100">\n'
+        "      <rasterTransparency/>"
+    )
+    items = "\n".join(
+        f'            <item alpha="255" value="{value}" label={quoteattr(label)} color="{colour}"/>'
+        for value, colour, label in CONFIDENCE_RAMP
+    )
+    body = (
+        "      <rastershader>\n"
+        '        <colorrampshader colorRampType="INTERPOLATED" classificationMode="1" clip="0"\n'
+        '                         minimumValue="0" maximumValue="100" labelPrecision="0">\n'
+        f"{items}\n"
+        "        </colorrampshader>\n"
+        "      </rastershader>"
+    )
+    return _QML.format(renderer_open=renderer_open, renderer_body=body)
 
 
 def category_aux_xml(card: ModelCard) -> str:

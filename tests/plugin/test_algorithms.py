@@ -62,9 +62,13 @@ def test_classify_writes_a_styled_class_map_confidence_and_report(inputs, tmp_pa
     class_map = QgsRasterLayer(results["OUTPUT"], "classes")  # loads the sidecar .qml as its default style
     assert class_map.isValid() and class_map.dataProvider().dataType(1) == 1  # Byte
     assert normalised(legend_labels(class_map)) == normalised(CLASS_LABELS)
-    confidence = QgsRasterLayer(results["CONFIDENCE"], "confidence")
+    confidence = QgsRasterLayer(results["CONFIDENCE"], "confidence")  # styled by the backend's confidence.qml
     statistics = confidence.dataProvider().bandStatistics(1)
     assert 0 <= statistics.minimumValue <= statistics.maximumValue <= 100
+    assert Path(results["CONFIDENCE"]).with_suffix(".qml").is_file()
+    assert confidence.renderer().type() == "singlebandpseudocolor"
+    items = confidence.renderer().shader().rasterShaderFunction().colorRampItemList()
+    assert [(item.value, item.color.name()) for item in items] == [(0, "#d7191c"), (50, "#fdae61"), (100, "#1a9641")]
 
 
 def test_classify_writes_the_reconstruction_of_a_model_that_has_one(inputs, tmp_path):

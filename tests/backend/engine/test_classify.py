@@ -72,7 +72,7 @@ def test_outputs_on_optical_grid_with_nodata_styling_and_report(scene, tiny_runn
     qml = out.with_suffix(".qml").read_text()
     assert 'type="paletted"' in qml and all(f'label="{c.name}"' in qml for c in card.classes)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["landcover.tif", "landcover.qml", "landcover.tif.aux.xml", "confidence.tif", "report.json"]
+        ["landcover.tif", "landcover.qml", "landcover.tif.aux.xml", "confidence.tif", "confidence.qml", "report.json"]
     )
 
 

@@ -156,8 +156,16 @@ def test_replacing_an_output_removes_its_stale_sidecars(scene, tiny_runner, tmp_
     for name, content in stale.items():
         (tmp_path / name).write_bytes(content)
     classify(*scene, tiny_runner, tmp_path / "map.tif", confidence=tmp_path / "confidence.tif", options=OPTIONS)
-    assert listing(tmp_path) == ["confidence.tif", "keep.tif.ovr", "map.qml", "map.tif", "map.tif.aux.xml"]
+    assert listing(tmp_path) == [
+        "confidence.qml",
+        "confidence.tif",
+        "keep.tif.ovr",
+        "map.qml",
+        "map.tif",
+        "map.tif.aux.xml",
+    ]
     assert b"paletted" in (tmp_path / "map.qml").read_bytes()
+    assert b"singlebandpseudocolor" in (tmp_path / "confidence.qml").read_bytes()
     assert b"<CategoryNames>" in (tmp_path / "map.tif.aux.xml").read_bytes()
 
 
