@@ -43,17 +43,37 @@ OPS = (
     "classify",
     "explain",
     "evaluate",
+    "train_reference",
+    "area_input",
+    "vectorise",
+    "assess",
+    "stratified_sample",
     "diagnostics",
     "clear_cache",
     "cancel",
     "shutdown",
 )
-HEAVY_OPS = ("classify", "explain", "evaluate")  # run one at a time, in arrival order
+# Run one at a time, in arrival order.
+HEAVY_OPS = (
+    "classify",
+    "explain",
+    "evaluate",
+    "train_reference",
+    "area_input",
+    "vectorise",
+    "assess",
+    "stratified_sample",
+)
 # The parameters naming files a job writes (paths; null or absent when not wanted).
 OUTPUT_PARAMS = {
     "classify": ("output", "confidence", "reconstruction", "report", "explanation"),
     "explain": ("output",),
     "evaluate": ("output", "plot"),
+    "train_reference": ("output", "report", "plot"),
+    "area_input": ("output",),
+    "vectorise": ("output",),
+    "assess": ("output", "html", "plot"),
+    "stratified_sample": ("output", "allocation"),
     "debug": ("output",),
 }
 EVENTS = ("hello", "progress", "log", "result", "error", "heartbeat")

@@ -4,6 +4,22 @@
 <context>
     <name>LandFuse</name>
     <message>
+        <location filename="../plugin/algorithms/assess.py"/>
+        <source>Assesses a land-cover map against reference data you labelled, with the estimators of good practice (Olofsson et al. 2014, Remote Sensing of Environment 148: 42-57).
+
+&lt;b&gt;Class map&lt;/b&gt;: a LandFuse class map (its classes are named) or any raster of class ids.
+&lt;b&gt;Reference features&lt;/b&gt;: points (e.g. from "Create a stratified random sample", labelled by you) or polygons; tick &lt;i&gt;Selected features only&lt;/i&gt; to use the selection. &lt;b&gt;Class field&lt;/b&gt;: the true class, as the map's class name (Water = water; spaces as underscores) or class id.
+&lt;b&gt;Stratified random sample&lt;/b&gt;: the points were drawn at random within each map class (as the sampler does). The error matrix is then weighted by the mapped area of each class, which gives unbiased overall, user's and producer's accuracy with their standard errors, and each class's area with a 95 % confidence interval. Untick it for points drawn any other way. Polygons are scored pixel by pixel, without area estimates (pixels of one polygon are not independent).
+
+Outputs: the &lt;b&gt;assessment&lt;/b&gt; (JSON: confusion matrix, overall accuracy, kappa, per-class user's and producer's accuracy, IoU and F1, area estimates; "Explain a land-cover report" takes it as its metrics), an &lt;b&gt;HTML report&lt;/b&gt;, a &lt;b&gt;figure&lt;/b&gt; (PNG: error matrix and class areas) and, as numbers for the modeler, the overall accuracy with its standard error and kappa.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/assess.py"/>
+        <source>Assess accuracy and estimate areas</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../plugin/algorithms/base.py"/>
         <source>land cover</source>
         <translation type="unfinished"></translation>
@@ -133,12 +149,13 @@ Results in the &lt;b&gt;output folder&lt;/b&gt;: one sub-folder per scene (landc
 &lt;b&gt;Optical layer&lt;/b&gt;, &lt;b&gt;SAR layer&lt;/b&gt;: rasters GDAL opens (files, zip archives, cloud storage, GeoPackage tables, NetCDF/HDF5 subdatasets, VRT); web services and databases must be exported first. They may differ in CRS and resolution: the SAR raster is resampled onto the optical grid (or onto the target grid below).
 &lt;b&gt;Optical bands&lt;/b&gt;, &lt;b&gt;SAR bands&lt;/b&gt;: the bands to feed the model, in the order of the model card (1-based). Leave empty to use the bands whose names (band descriptions) match the model card's, or all bands when they have no names and their number matches the model.
 &lt;b&gt;Optical band names&lt;/b&gt;, &lt;b&gt;SAR band names&lt;/b&gt;: the same bands given by name instead, comma-separated in the model card's order, e.g. B2,B3,B4,B5,B6,B7,B8,B11,B12 or VV,VH. Names are matched loosely (B02 = B2, Sigma0_VV_db = VV; B2 never matches B12); a number is a 1-based index. Give indexes or names, not both.
-&lt;b&gt;Model&lt;/b&gt;: a shipped demonstration model (trained on synthetic data: demonstration only, not for mapping).
+&lt;b&gt;Model&lt;/b&gt;: a shipped demonstration model (trained on synthetic data: demonstration only, not for mapping) or a model in the models folder of the LandFuse settings (e.g. one made by "Train from reference data").
 &lt;b&gt;Model file&lt;/b&gt;: a LandFuse model (.onnx with an embedded model card, or a .pt checkpoint); overrides Model.
 &lt;b&gt;Device&lt;/b&gt;: auto (the GPU when usable), cpu or cuda.
-Advanced: &lt;b&gt;tile size&lt;/b&gt;, &lt;b&gt;overlap&lt;/b&gt; (pixels) and &lt;b&gt;batch size&lt;/b&gt; of the sliding-window inference (empty = the model card's); &lt;b&gt;target CRS&lt;/b&gt;, &lt;b&gt;resolution&lt;/b&gt; (in target CRS units) and &lt;b&gt;extent&lt;/b&gt; of the output grid (empty = the optical layer's); &lt;b&gt;SAR unit&lt;/b&gt; of the SAR layer (auto = detected from its values; converted to the unit the model expects).
+&lt;b&gt;Processing extent&lt;/b&gt;: classify only this extent (the map canvas extent, a drawn one, or a layer's), widened to whole pixels of the optical layer; empty = the whole layer. &lt;b&gt;Processing area mask&lt;/b&gt;: polygons (tick &lt;i&gt;Selected features only&lt;/i&gt; to use the selection); pixels outside them are nodata in the map and left out of its areas.
+Advanced: &lt;b&gt;tile size&lt;/b&gt;, &lt;b&gt;overlap&lt;/b&gt; (pixels) and &lt;b&gt;batch size&lt;/b&gt; of the sliding-window inference (empty = the model card's); &lt;b&gt;target CRS&lt;/b&gt; and &lt;b&gt;resolution&lt;/b&gt; (in target CRS units) of the output grid (empty = the optical layer's; the extent is then in the target CRS); &lt;b&gt;SAR unit&lt;/b&gt; of the SAR layer (auto = detected from its values; converted to the unit the model expects).
 
-Outputs: &lt;b&gt;class map&lt;/b&gt; (Byte GeoTIFF, styled with the model's class names), optional &lt;b&gt;confidence&lt;/b&gt; (0-100 % probability of the chosen class), optional &lt;b&gt;cloud-free reconstruction&lt;/b&gt; (CloudSeg and EDC models only), the &lt;b&gt;report&lt;/b&gt; (JSON: class areas, confidence, cloud share, timing, model card) and an &lt;b&gt;explanation&lt;/b&gt; in plain language written from the report's numbers.</source>
+Outputs: &lt;b&gt;class map&lt;/b&gt; (Byte GeoTIFF, styled with the model's class names), optional &lt;b&gt;confidence&lt;/b&gt; (0-100 % probability of the chosen class), optional &lt;b&gt;cloud-free reconstruction&lt;/b&gt; (CloudSeg and EDC models only), the &lt;b&gt;report&lt;/b&gt; (JSON: class areas, confidence, cloud share, timing, model card) and an &lt;b&gt;explanation&lt;/b&gt; in plain language written from the report's numbers, and optional &lt;b&gt;polygons&lt;/b&gt; (GeoPackage: class_id, class_name, area_ha, styled by class) of the map after a &lt;b&gt;minimum mapping unit&lt;/b&gt; in hectares (smaller patches join their largest neighbour; the raster map is not changed).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -274,6 +291,39 @@ Outputs: the &lt;b&gt;explanation&lt;/b&gt; text file, the same text as a string
     <message>
         <location filename="../plugin/algorithms/explain.py"/>
         <source>GGUF models (*.gguf)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/sample.py"/>
+        <source>Draws a stratified random sample of points from a class map, for you to label and then score the map with "Assess accuracy and estimate areas". The strata are the map's classes.
+
+&lt;b&gt;Sample size&lt;/b&gt;: from the standard error you want for the overall accuracy (&lt;b&gt;target standard error&lt;/b&gt;, e.g. 0.01) and the &lt;b&gt;expected user's accuracy&lt;/b&gt; of the classes, by equation 13 of Olofsson et al. (2014); or give the &lt;b&gt;sample size&lt;/b&gt; yourself. &lt;b&gt;Minimum per class&lt;/b&gt;: rare classes get at least this many points (the paper suggests 50 to 100); the rest is shared in proportion to the mapped areas.
+
+Output: a point layer (GeoPackage) with the fields stratum (class id), map_class (its name) and reference (empty: type the true class of each point there, then assess with the class field "reference"); and the &lt;b&gt;design&lt;/b&gt; (JSON: mapped areas, weights, sample size and points per class).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/sample.py"/>
+        <source>Create a stratified random sample</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/train.py"/>
+        <source>Trains a LandFuse fusion model on your own reference data: points or polygons of your classes drawn over an optical and a SAR layer. Training runs in the LandFuse backend (GPU when available, else CPU).
+
+&lt;b&gt;Optical layer&lt;/b&gt;, &lt;b&gt;SAR layer&lt;/b&gt;: rasters GDAL opens; the SAR layer is resampled onto the optical grid. &lt;b&gt;Bands&lt;/b&gt; (1-based indexes) or &lt;b&gt;band names&lt;/b&gt; (comma-separated): the bands to learn from; empty = all bands. The model remembers the band names (the layers' band descriptions), so classifying another scene finds them by name.
+&lt;b&gt;Reference features&lt;/b&gt;: a point or polygon layer; tick &lt;i&gt;Selected features only&lt;/i&gt; to use the selection. &lt;b&gt;Class field&lt;/b&gt;: text or numbers. When the layer has a categorized style on that field, its categories give the classes' order, names (legend labels) and colours.
+&lt;b&gt;Architecture&lt;/b&gt; and &lt;b&gt;variant&lt;/b&gt;: one of the four fusion models; lite trains in minutes on a CPU, paper sizes want a GPU and, for their encoders, an ImageNet &lt;b&gt;encoder file&lt;/b&gt; (advanced).
+&lt;b&gt;Time budget&lt;/b&gt; (minutes) and &lt;b&gt;epochs&lt;/b&gt;: training stops at whichever ends first (epochs 0 = time only).
+&lt;b&gt;Processing area&lt;/b&gt;: an extent and/or a polygon mask; only reference features inside it are used.
+Advanced: the share of each class's features held out for validation (whole features, not pixels), the training window, how many pixels around a point are labelled, the seed and the number of CPU threads.
+
+Outputs: the &lt;b&gt;model file&lt;/b&gt; (ONNX with its card: bands, normalisation measured on your data, classes and colours, validation scores); by default it is saved in the models folder of the LandFuse settings as &lt;b&gt;model name&lt;/b&gt;.onnx, where the dock and "Classify land cover" list it. The &lt;b&gt;training report&lt;/b&gt; (JSON: per-class validation accuracy, losses, budget) and the &lt;b&gt;curves&lt;/b&gt; (PNG: loss and validation per epoch).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/train.py"/>
+        <source>Train from reference data</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

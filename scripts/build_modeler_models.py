@@ -4,6 +4,9 @@
 
 - ``classify_and_explain.model3``: Classify land cover -> Explain a land-cover report.
 - ``classify_and_evaluate.model3``: Classify land cover -> Evaluate a land-cover map against reference labels.
+- ``train_classify_assess_explain.model3``: Train from reference data -> Classify land cover (processing area,
+  polygons) -> Assess accuracy and estimate areas -> Explain the report with the assessment as facts; every
+  parameter of the analyst (bands included) is a model input.
 """
 
 from __future__ import annotations
@@ -19,9 +22,15 @@ from qgis.core import (
     QgsProcessingModelChildParameterSource,
     QgsProcessingModelOutput,
     QgsProcessingModelParameter,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterExtent,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
     QgsProcessingParameterFile,
+    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
 )
 from qgis.PyQt.QtCore import QPointF
 
@@ -39,9 +48,9 @@ def start_qgis() -> QgsApplication:
     return app
 
 
-def add_input(model: QgsProcessingModelAlgorithm, definition, x: float) -> None:
+def add_input(model: QgsProcessingModelAlgorithm, definition, x: float, y: float = 60) -> None:
     component = QgsProcessingModelParameter(definition.name())
-    component.setPosition(QPointF(x, 60))
+    component.setPosition(QPointF(x, y))
     model.addModelParameter(definition, component)
 
 
@@ -151,6 +160,129 @@ def classify_and_evaluate() -> QgsProcessingModelAlgorithm:
     return model
 
 
+def train_classify_assess_explain() -> QgsProcessingModelAlgorithm:
+    """Train from reference data -> classify the processing area -> assess -> explain, every input exposed."""
+    from landfuse.plugin.algorithms.classify import DEFAULT_MMU_HECTARES, DEVICES
+    from landfuse.plugin.algorithms.train import ARCHITECTURES, DEFAULT_MINUTES, VARIANTS
+
+    title = "Train, classify, assess and explain"
+    model = QgsProcessingModelAlgorithm(title, GROUP, "landfuseworkflows")
+    model.setName(title)
+    points_or_polygons = [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon]
+    double, integer = QgsProcessingParameterNumber.Double, QgsProcessingParameterNumber.Integer
+    inputs = [
+        QgsProcessingParameterRasterLayer("optical", "Optical layer"),
+        QgsProcessingParameterString(
+            "optical_band_names", "Optical band names (comma-separated; empty: all)", None, False, True
+        ),
+        QgsProcessingParameterRasterLayer("sar", "SAR layer"),
+        QgsProcessingParameterString(
+            "sar_band_names", "SAR band names (comma-separated; empty: all)", None, False, True
+        ),
+        QgsProcessingParameterFeatureSource("reference", "Training reference features", points_or_polygons),
+        QgsProcessingParameterField("class_field", "Training class field", None, "reference"),
+        QgsProcessingParameterEnum(
+            "architecture", "Architecture", list(ARCHITECTURES), False, ARCHITECTURES[0], False, True
+        ),
+        QgsProcessingParameterEnum("variant", "Variant", list(VARIANTS), False, VARIANTS[0], False, True),
+        QgsProcessingParameterNumber("minutes", "Training time budget (minutes)", double, DEFAULT_MINUTES, False, 0.05),
+        QgsProcessingParameterNumber("epochs", "Training epochs (0: until the time budget ends)", integer, 0, True, 0),
+        QgsProcessingParameterEnum("device", "Device", list(DEVICES), False, "auto", False, True),
+        QgsProcessingParameterExtent("extent", "Processing extent (empty: whole layer)", None, True),
+        QgsProcessingParameterFeatureSource(
+            "mask", "Processing area mask (polygons)", [QgsProcessing.TypeVectorPolygon], None, True
+        ),
+        QgsProcessingParameterNumber(
+            "mmu", "Minimum mapping unit of the polygons (hectares)", double, DEFAULT_MMU_HECTARES, False, 0.0
+        ),
+        QgsProcessingParameterFeatureSource("assessment", "Assessment reference features", points_or_polygons),
+        QgsProcessingParameterField("assessment_field", "Assessment class field", None, "assessment"),
+        QgsProcessingParameterBoolean("stratified", "The assessment points are a stratified random sample", True),
+    ]
+    for index, definition in enumerate(inputs):
+        add_input(model, definition, 100 + 180 * (index % 6), 60 + 70 * (index // 6))
+    param = QgsProcessingModelChildParameterSource.fromModelParameter
+    output = QgsProcessingModelChildParameterSource.fromChildOutput
+    train = child(
+        "landfuse:train",
+        "train",
+        "Train from the reference features",
+        200,
+        330,
+        {
+            "OPTICAL": param("optical"),
+            "OPTICAL_BAND_NAMES": param("optical_band_names"),
+            "SAR": param("sar"),
+            "SAR_BAND_NAMES": param("sar_band_names"),
+            "REFERENCE": param("reference"),
+            "CLASS_FIELD": param("class_field"),
+            "ARCHITECTURE": param("architecture"),
+            "VARIANT": param("variant"),
+            "MINUTES": param("minutes"),
+            "EPOCHS": param("epochs"),
+            "DEVICE": param("device"),
+            "EXTENT": param("extent"),
+            "MASK": param("mask"),
+        },
+        {"OUTPUT_MODEL": "Model file", "REPORT": "Training report", "CURVES": "Training curves"},
+    )
+    classify = child(
+        "landfuse:classify",
+        "classify",
+        "Classify the processing area",
+        450,
+        460,
+        {
+            "OPTICAL": param("optical"),
+            "OPTICAL_BAND_NAMES": param("optical_band_names"),
+            "SAR": param("sar"),
+            "SAR_BAND_NAMES": param("sar_band_names"),
+            "MODEL_FILE": output("train", "MODEL_FILE"),
+            "DEVICE": param("device"),
+            "EXTENT": param("extent"),
+            "MASK": param("mask"),
+            "MMU": param("mmu"),
+            "EXPLANATION": QgsProcessingModelChildParameterSource.fromStaticValue(None),
+        },
+        {"OUTPUT": "Land cover", "REPORT": "Report", "VECTOR": "Land cover polygons"},
+    )
+    assess = child(
+        "landfuse:assess",
+        "assess",
+        "Assess accuracy and estimate areas",
+        700,
+        590,
+        {
+            "CLASS_MAP": output("classify", "OUTPUT"),
+            "REFERENCE": param("assessment"),
+            "CLASS_FIELD": param("assessment_field"),
+            "STRATIFIED": param("stratified"),
+        },
+        {"OUTPUT": "Assessment", "HTML": "Assessment report"},
+    )
+    explain = child(
+        "landfuse:explain",
+        "explain",
+        "Explain the map and its accuracy",
+        950,
+        720,
+        {"REPORT": output("classify", "REPORT"), "METRICS": output("assess", "OUTPUT")},
+        {"OUTPUT": "Explanation"},
+    )
+    for step in (train, classify, assess, explain):
+        model.addChildAlgorithm(step)
+    model.setHelpContent(
+        {
+            "ALG_DESC": "Trains a model from your reference features, classifies the processing area (extent and/or "
+            "polygon mask) into a class map and polygons, assesses the map against your assessment features "
+            "(area-adjusted estimates for a stratified random sample) and explains the map with the assessment's "
+            "numbers as facts.",
+            "ALG_CREATOR": "LandFuse",
+        }
+    )
+    return model
+
+
 def main() -> int:
     app = start_qgis()
     folder = ROOT / "resources" / "models"
@@ -158,6 +290,7 @@ def main() -> int:
     for name, build in (
         ("classify_and_explain", classify_and_explain),
         ("classify_and_evaluate", classify_and_evaluate),
+        ("train_classify_assess_explain", train_classify_assess_explain),
     ):
         model = build()
         model.updateDestinationParameters()

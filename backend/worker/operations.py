@@ -366,6 +366,9 @@ def build_operations(debug_ops: bool) -> dict[str, Operation]:
         "explain": Operation(EXPLAIN_PARAMS, explain, "heavy"),
         "evaluate": Operation(EVALUATE_PARAMS, evaluate, "heavy"),
     }
+    from .analyst_ops import analyst_operations
+
+    operations.update(analyst_operations())
     if debug_ops:
         from .debug import DEBUG_OPERATION
 

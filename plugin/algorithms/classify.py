@@ -1,28 +1,48 @@
-"""Processing algorithm ``landfuse:classify``: an optical + SAR raster pair -> land-cover map and report."""
+"""Processing algorithm ``landfuse:classify``: an optical + SAR raster pair -> land-cover map and report.
+
+The processing area is the whole optical layer, an extent (widened to whole pixels of the optical grid, so
+the map's pixels are the layer's own) and/or polygons used as a mask: the worker cuts a masked copy of the
+raster that sets the grid (``area_input``, pixels outside the polygons set to nodata) and the engine
+classifies that copy, so pixels outside the mask are nodata in the map and left out of its areas. The
+optional polygon output is the class map sieved to a minimum mapping unit and polygonized (``vectorise``).
+"""
 
 from __future__ import annotations
 
+import math
+import os
+from pathlib import Path
+
 from qgis.core import (
+    QgsProcessing,
     QgsProcessingException,
+    QgsProcessingMultiStepFeedback,
     QgsProcessingOutputString,
     QgsProcessingParameterBand,
     QgsProcessingParameterCrs,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
+    QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
+    QgsProcessingParameterVectorDestination,
+    QgsProcessingUtils,
+    QgsRectangle,
 )
 
 from .. import service, settings
 from ..styling import OutputStyler, keep_alive
+from ..vector_io import write_geojson
 from .base import LandFuseAlgorithm, optional_output, raster_file, read_json, read_text, will_load
 
 DEMO_MODELS = ("claire-lite", "specsar_former-lite", "cloudseg-lite", "edc-lite")
+MODEL_SUFFIXES = (".onnx", ".pt")
+DEFAULT_MMU_HECTARES = 0.5
 DEVICES = ("auto", "cpu", "cuda")
 SAR_UNITS = ("auto", "dB", "linear")
 
@@ -38,18 +58,24 @@ no names and their number matches the model.
 <b>Optical band names</b>, <b>SAR band names</b>: the same bands given by name instead, comma-separated in the \
 model card's order, e.g. B2,B3,B4,B5,B6,B7,B8,B11,B12 or VV,VH. Names are matched loosely (B02 = B2, \
 Sigma0_VV_db = VV; B2 never matches B12); a number is a 1-based index. Give indexes or names, not both.
-<b>Model</b>: a shipped demonstration model (trained on synthetic data: demonstration only, not for mapping).
+<b>Model</b>: a shipped demonstration model (trained on synthetic data: demonstration only, not for mapping) or a \
+model in the models folder of the LandFuse settings (e.g. one made by "Train from reference data").
 <b>Model file</b>: a LandFuse model (.onnx with an embedded model card, or a .pt checkpoint); overrides Model.
 <b>Device</b>: auto (the GPU when usable), cpu or cuda.
+<b>Processing extent</b>: classify only this extent (the map canvas extent, a drawn one, or a layer's), widened to \
+whole pixels of the optical layer; empty = the whole layer. <b>Processing area mask</b>: polygons (tick <i>Selected \
+features only</i> to use the selection); pixels outside them are nodata in the map and left out of its areas.
 Advanced: <b>tile size</b>, <b>overlap</b> (pixels) and <b>batch size</b> of the sliding-window inference \
-(empty = the model card's); <b>target CRS</b>, <b>resolution</b> (in target CRS units) and <b>extent</b> of \
-the output grid (empty = the optical layer's); <b>SAR unit</b> of the SAR layer (auto = detected from its \
-values; converted to the unit the model expects).
+(empty = the model card's); <b>target CRS</b> and <b>resolution</b> (in target CRS units) of the output grid \
+(empty = the optical layer's; the extent is then in the target CRS); <b>SAR unit</b> of the SAR layer (auto = \
+detected from its values; converted to the unit the model expects).
 
 Outputs: <b>class map</b> (Byte GeoTIFF, styled with the model's class names), optional <b>confidence</b> \
 (0-100 % probability of the chosen class), optional <b>cloud-free reconstruction</b> (CloudSeg and EDC \
 models only), the <b>report</b> (JSON: class areas, confidence, cloud share, timing, model card) and an \
-<b>explanation</b> in plain language written from the report's numbers."""
+<b>explanation</b> in plain language written from the report's numbers, and optional <b>polygons</b> (GeoPackage: \
+class_id, class_name, area_ha, styled by class) of the map after a <b>minimum mapping unit</b> in hectares \
+(smaller patches join their largest neighbour; the raster map is not changed)."""
 
 
 class ClassifyAlgorithm(LandFuseAlgorithm):
@@ -72,6 +98,7 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
     TARGET_CRS = "TARGET_CRS"
     RESOLUTION = "RESOLUTION"
     EXTENT = "EXTENT"
+    MASK = "MASK"
     SAR_UNIT = "SAR_UNIT"
     OUTPUT = "OUTPUT"
     CONFIDENCE = "CONFIDENCE"
@@ -79,6 +106,8 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
     REPORT = "REPORT"
     EXPLANATION = "EXPLANATION"
     EXPLANATION_TEXT = "EXPLANATION_TEXT"
+    VECTOR = "VECTOR"
+    MMU = "MMU"
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 (QGIS's name)
         prefs = settings.load()
@@ -94,7 +123,9 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
                 )
             )
         self.addParameter(
-            QgsProcessingParameterEnum(self.MODEL, "Model", list(DEMO_MODELS), False, DEMO_MODELS[0], False, True)
+            QgsProcessingParameterEnum(
+                self.MODEL, "Model", model_choices(prefs.models_folder), False, DEMO_MODELS[0], False, True
+            )
         )
         self.addParameter(
             QgsProcessingParameterFile(
@@ -108,6 +139,14 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
         self.addParameter(
             QgsProcessingParameterEnum(self.DEVICE, "Device", list(DEVICES), False, prefs.device, False, True)
         )
+        self.addParameter(
+            QgsProcessingParameterExtent(self.EXTENT, "Processing extent (empty: whole layer)", None, True)
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                self.MASK, "Processing area mask (polygons)", [QgsProcessing.TypeVectorPolygon], None, True
+            )
+        )
         tile_default = prefs.tile_size or None
         for param in (
             _integer(self.TILE_SIZE, "Tile size (pixels)", tile_default, 32),
@@ -117,7 +156,6 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
             QgsProcessingParameterNumber(
                 self.RESOLUTION, "Target resolution", QgsProcessingParameterNumber.Double, None, True, 0.0
             ),
-            QgsProcessingParameterExtent(self.EXTENT, "Target extent", None, True),
             QgsProcessingParameterEnum(self.SAR_UNIT, "SAR unit", list(SAR_UNITS), False, "auto", False, True),
         ):
             param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
@@ -131,6 +169,21 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
         self.addParameter(
             QgsProcessingParameterFileDestination(
                 self.EXPLANATION, "Explanation", "Text files (*.md *.txt)", None, True, True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterVectorDestination(
+                self.VECTOR, "Land cover polygons", QgsProcessing.TypeVectorPolygon, None, True, False
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.MMU,
+                "Minimum mapping unit of the polygons (hectares)",
+                QgsProcessingParameterNumber.Double,
+                DEFAULT_MMU_HECTARES,
+                False,
+                0.0,
             )
         )
         self.addOutput(QgsProcessingOutputString(self.EXPLANATION_TEXT, "Explanation text"))
@@ -147,10 +200,11 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
             "report": self.parameterAsFileOutput(parameters, self.REPORT, context),
             "explanation": optional_output(self.parameterAsFileOutput(parameters, self.EXPLANATION, context)),
         }
+        sar_layer = self.parameterAsRasterLayer(parameters, self.SAR, context)
         request = {
             "optical": raster_file(optical_layer, "optical"),
             "optical_bands": self._bands(parameters, self.OPTICAL_BANDS, self.OPTICAL_BAND_NAMES, context),
-            "sar": raster_file(self.parameterAsRasterLayer(parameters, self.SAR, context), "SAR"),
+            "sar": raster_file(sar_layer, "SAR"),
             "sar_bands": self._bands(parameters, self.SAR_BANDS, self.SAR_BAND_NAMES, context),
             "model": model,
             "folder": prefs.models_folder or None,
@@ -159,14 +213,37 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
         }
         if prefs.llm_path and outputs["explanation"]:
             request["llm_path"] = prefs.llm_path
-        feedback.pushInfo(f"Classifying with model {model} on device preference {request['options']['device']}")
-        result = service.call("classify", request, feedback)
+        vector = self._vector_output(parameters, context)
+        mask = self.parameterAsSource(parameters, self.MASK, context)
+        steps = QgsProcessingMultiStepFeedback(1 + (mask is not None) + bool(vector), feedback)
+        masked = None
+        try:
+            if mask is not None:
+                masked = self._cut_to_mask(
+                    parameters, context, request, mask, {"optical": optical_layer, "sar": sar_layer}, steps
+                )
+                steps.setCurrentStep(1)
+            feedback.pushInfo(f"Classifying with model {model} on device preference {request['options']['device']}")
+            result = service.call("classify", request, steps)
+        finally:
+            if masked:
+                Path(masked).unlink(missing_ok=True)
         paths = {**outputs, **{k: v for k, v in result["outputs"].items() if k in outputs}}
         report = result.get("report") or read_json(paths["report"])
         self._style_outputs(context, paths, report)
         if report.get("device"):
             feedback.pushInfo(f"Ran on {report['device']}")
+        if vector:
+            steps.setCurrentStep(1 + (mask is not None))
+            mmu = self.parameterAsDouble(parameters, self.MMU, context)
+            polygons = service.call(
+                "vectorise", {"class_map": paths["output"], "output": vector, "mmu_hectares": mmu}, steps
+            )
+            feedback.pushInfo(
+                f"{polygons['features']} polygons of at least {mmu:g} ha ({polygons['mmu_pixels']} pixels)"
+            )
         return {
+            self.VECTOR: vector or None,
             self.OUTPUT: paths["output"],
             self.CONFIDENCE: paths["confidence"],
             self.RECONSTRUCTION: paths["reconstruction"],
@@ -201,9 +278,39 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
         if parameters.get(self.EXTENT):
             extent = self.parameterAsExtent(parameters, self.EXTENT, context, grid_crs)
             if extent.isEmpty():
-                raise QgsProcessingException("The target extent is empty: draw or type an extent with a non-zero area.")
+                raise QgsProcessingException("The processing extent is empty: draw or type an extent with an area.")
+            if options["target_crs"] is None and options["resolution"] is None:
+                extent = snapped_extent(extent, optical_layer)
             options["extent"] = [extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()]
         return {key: value for key, value in options.items() if value is not None}
+
+    def _vector_output(self, parameters, context) -> str:
+        """The GeoPackage asked for as polygon output, or ``""``."""
+        path = self.parameterAsOutputLayer(parameters, self.VECTOR, context) if parameters.get(self.VECTOR) else ""
+        if path and Path(path.split("|")[0]).suffix.lower() != ".gpkg":
+            raise QgsProcessingException(
+                f"LandFuse writes the polygons as a GeoPackage: give a .gpkg file for '{self.VECTOR}' (got {path})."
+            )
+        return path.split("|")[0] if path else ""
+
+    def _cut_to_mask(self, parameters, context, request: dict, mask, layers: dict, feedback) -> str:
+        """Give the worker a masked copy of the raster that sets the model's grid (nodata outside ``mask``);
+        the processing extent, when given, is applied to the copy. Returns the copy's path (to delete)."""
+        card = service.call("model_card", {"model": request["model"], "folder": request["folder"]})["card"]
+        modality = "optical" if card.get("optical_bands") else "sar"
+        layer = layers[modality]
+        folder = Path(QgsProcessingUtils.tempFolder())
+        mask_file = folder / f"mask-{id(self)}-{os.getpid()}.geojson"
+        write_geojson(mask, mask_file, layer.crs(), context, what="mask")
+        cut = {"raster": request[modality], "mask": str(mask_file), "output": str(folder / f"area-{id(self)}.tif")}
+        if parameters.get(self.EXTENT):
+            extent = self.parameterAsExtent(parameters, self.EXTENT, context, layer.crs())
+            cut["extent"] = [extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()]
+        area = service.call("area_input", cut, feedback)
+        feedback.pushInfo(f"Processing area: {area['pixels_inside']} pixels inside the mask")
+        request[modality] = area["output"]
+        request["options"].pop("extent", None)
+        return area["output"]
 
     def _style_outputs(self, context, paths: dict, report: dict) -> None:
         """Style the outputs QGIS loads (the toolbox, the modeler, batch): classes, confidence, true colour."""
@@ -219,6 +326,30 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
             bands = [band["name"] for band in model.get("optical_bands", [])]
             styler = keep_alive(OutputStyler("reconstruction", bands=bands))
             context.layerToLoadOnCompletionDetails(paths["reconstruction"]).setPostProcessor(styler)
+
+
+def model_choices(models_folder: str | None) -> list[str]:
+    """The demo models, then the model files (``.onnx``, ``.pt``) of the user's models folder by name."""
+    names = list(DEMO_MODELS)
+    folder = Path(models_folder) if models_folder else None
+    if folder is not None and folder.is_dir():
+        found = sorted({path.stem for path in folder.iterdir() if path.suffix in MODEL_SUFFIXES and path.is_file()})
+        names += [name for name in found if name not in names]
+    return names
+
+
+def snapped_extent(extent: QgsRectangle, layer) -> QgsRectangle:
+    """``extent`` widened to whole pixels of ``layer``'s grid and cut to the layer (in the layer's CRS)."""
+    bounds = layer.extent()
+    width, height = layer.rasterUnitsPerPixelX(), layer.rasterUnitsPerPixelY()
+    left = bounds.xMinimum() + math.floor((extent.xMinimum() - bounds.xMinimum()) / width + 1e-6) * width
+    right = bounds.xMinimum() + math.ceil((extent.xMaximum() - bounds.xMinimum()) / width - 1e-6) * width
+    top = bounds.yMaximum() - math.floor((bounds.yMaximum() - extent.yMaximum()) / height + 1e-6) * height
+    bottom = bounds.yMaximum() - math.ceil((bounds.yMaximum() - extent.yMinimum()) / height - 1e-6) * height
+    snapped = QgsRectangle(left, bottom, right, top).intersect(bounds)
+    if snapped.isEmpty():
+        raise QgsProcessingException("The processing extent does not overlap the optical layer.")
+    return snapped
 
 
 def band_items(text: str | None) -> list[int | str]:
