@@ -257,7 +257,10 @@ def demo_model_baseline(folder: Path, label: np.ndarray, transform) -> dict:
     with rasterio.open(folder / "demo.tif") as src:
         mapped = src.read(1)
     as_water = np.where(mapped == 255, 255, (mapped == water).astype(np.uint8))
-    return {"model": "edc-lite (demo weights, synthetic training)", "water_iou_right_half": water_iou(as_water, label[:, width // 2 :])}
+    return {
+        "model": "edc-lite (demo weights, synthetic training)",
+        "water_iou_right_half": water_iou(as_water, label[:, width // 2 :]),
+    }
 
 
 def main(architectures: list[str] | None = None) -> dict:

@@ -20,6 +20,7 @@ Run on a machine with an NVIDIA GPU and the GPU environment (``make setup GPU=1`
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -73,22 +74,22 @@ def _median_seconds(step, runs: int = RUNS) -> dict:
     return {"s_per_window": median, "fps": 1.0 / median, "min_s": float(np.min(times)), "max_s": float(np.max(times))}
 
 
-def measure(session, inputs: dict[str, np.ndarray]) -> dict:
-    """Seconds per window without and with I/O binding (inputs and outputs on the device)."""
+def measure(session, inputs: dict[str, np.ndarray], device: str = "cuda", runs: int = RUNS) -> dict:
+    """Seconds per window without and with I/O binding (inputs and outputs in ``device`` memory)."""
     import onnxruntime as ort
 
-    plain = _median_seconds(lambda: session.run(None, inputs))
+    plain = _median_seconds(lambda: session.run(None, inputs), runs)
     binding = session.io_binding()
     for name, array in inputs.items():
-        binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array, "cuda", 0))
+        binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array, device, 0))
     for output in session.get_outputs():
-        binding.bind_output(output.name, "cuda", 0)
+        binding.bind_output(output.name, device, 0)
 
     def bound_step():
         session.run_with_iobinding(binding)
         binding.synchronize_outputs()
 
-    return {"io_binding_off": plain, "io_binding_on": _median_seconds(bound_step)}
+    return {"io_binding_off": plain, "io_binding_on": _median_seconds(bound_step, runs)}
 
 
 def model_figures(architecture: str, folder: Path) -> dict:
@@ -119,6 +120,17 @@ def model_figures(architecture: str, folder: Path) -> dict:
     return result
 
 
+def _gpu_name() -> str | None:
+    """The first GPU's name as ``nvidia-smi`` reports it (``None`` without it)."""
+    try:
+        found = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return found.stdout.strip().splitlines()[0] if found.returncode == 0 and found.stdout.strip() else None
+
+
 def run() -> int:
     import onnxruntime as ort
 
@@ -130,7 +142,13 @@ def run() -> int:
             file=sys.stderr,
         )
         return 2
-    section = {"available": True, "machine": machine_info(), "onnxruntime_providers": available, "models": {}}
+    section = {
+        "available": True,
+        "machine": machine_info(),
+        "gpu": _gpu_name(),
+        "onnxruntime_providers": available,
+        "models": {},
+    }
     try:
         with tempfile.TemporaryDirectory(prefix="landfuse-bench-gpu-") as work:
             for architecture in MODELS:

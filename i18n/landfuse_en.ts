@@ -125,6 +125,51 @@ Outputs: the &lt;b&gt;assessment&lt;/b&gt; (JSON: confusion matrix, overall accu
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../plugin/algorithms/base.py"/>
+        <source>training</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/base.py"/>
+        <source>reference data</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/base.py"/>
+        <source>polygons</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/base.py"/>
+        <source>samples</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/base.py"/>
+        <source>area estimate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/base.py"/>
+        <source>confidence interval</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/base.py"/>
+        <source>sampling</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/base.py"/>
+        <source>stratified random sample</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/base.py"/>
+        <source>points</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../plugin/algorithms/batch.py"/>
         <source>Classifies many optical + SAR scene pairs with one model, on a Ray cluster: by default a local one started for the run (one worker per GPU, else one per CPU core), or an existing cluster given by its address. Each worker keeps the model loaded and classifies one scene at a time.
 

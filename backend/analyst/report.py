@@ -38,7 +38,7 @@ def assessment_figure(assessment: dict, path: str | Path | None = None) -> bytes
             left.text(j, i, text, ha="center", va="center", fontsize=8, color=shade)
     positions = np.arange(len(names))
     mapped = [entry["mapped_hectares"] for entry in classes]
-    right.barh(positions + 0.2, mapped, height=0.4, color="#bbbbbb", label="mapped")
+    right.barh(positions + 0.2, mapped, height=0.4, color="white", edgecolor="#555555", hatch="//", label="mapped")
     if proportions is not None:
         estimated = [entry["hectares_estimate"] for entry in classes]
         errors = np.array(
@@ -56,6 +56,7 @@ def assessment_figure(assessment: dict, path: str | Path | None = None) -> bytes
             xerr=errors,
             capsize=3,
             color=[entry["color"] for entry in classes],
+            edgecolor="#333333",
             label="estimated (95 % interval)",
         )
     right.set_yticks(positions, names)

@@ -201,10 +201,12 @@ def load_training_data(
             f"the reference features hold one class ({table[0].name}); draw features of at least two classes"
         )
     ids = class_ids(references, table)
+    base_card = default_card(options.architecture, options.variant)
     jitter = options.window // 4 if options.jitter is None else options.jitter
-    if options.window < 32 or not 0 <= 2 * jitter < options.window:
+    if options.window < 32 or options.window % base_card.size_multiple or not 0 <= 2 * jitter < options.window:
         raise BadParamsError(
-            f"the window must be at least 32 pixels and the jitter below half of it, got {options.window} and {jitter}"
+            f"the window must be a multiple of {base_card.size_multiple} pixels (at least 32) for {base_card.name} and "
+            f"the jitter below half of it, got {options.window} and {jitter}"
         )
     optical_selection = select_bands(optical, optical_bands, "optical")
     sar_selection = select_bands(sar, sar_bands, "SAR")
@@ -235,7 +237,7 @@ def load_training_data(
     optical_specs = band_specs(optical_selection.names, "as in the training raster", optical_statistics)
     sar_specs = band_specs(sar_selection.names, sar_unit, band_statistics(train_windows, "sar"))
     kind = "points" if references[0].is_point else "polygons"
-    card = _card(options, optical_specs, sar_specs, table, grid, len(train_refs), len(val_refs), kind, optical, sar)
+    card = _card(base_card, optical_specs, sar_specs, table, grid, len(train_refs), len(val_refs), kind, optical, sar)
     counts = np.bincount(train_ids, minlength=len(table)), np.bincount(val_ids, minlength=len(table))
     return TrainingData(
         train=finished_samples(train_windows, optical_specs, sar_specs),
@@ -272,12 +274,8 @@ def _overlaps(reference: Reference, grid, area) -> bool:
     return xmin <= east and xmax >= west and ymin <= north and ymax >= south
 
 
-def _card(options, optical_specs, sar_specs, table, grid, train_count, val_count, kind, optical, sar) -> ModelCard:
-    card = default_card(options.architecture, options.variant)
-    if options.window % card.size_multiple:
-        raise BadParamsError(
-            f"the window must be a multiple of {card.size_multiple} for {card.name}, got {options.window}"
-        )
+def _card(card, optical_specs, sar_specs, table, grid, train_count, val_count, kind, optical, sar) -> ModelCard:
+    """``card`` (the architecture's default) fitted to the reference data: bands, classes, pixel size, provenance."""
     date = datetime.date.today().isoformat()
     return dataclasses.replace(
         card,

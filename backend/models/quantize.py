@@ -117,10 +117,6 @@ def edge_convolutions(graph: onnx.GraphProto) -> tuple[list[str], list[str]]:
     resized to the output is a last one.
     """
     producers = {output: node for node in graph.node for output in node.output}
-    consumers: dict[str, list[onnx.NodeProto]] = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
     inputs = {i.name for i in graph.input}
     first = []
     for node in graph.node:

@@ -57,6 +57,16 @@ def algorithm_tags(name: str) -> list[str]:
             tr("kappa"),
             tr("reference labels"),
         ],
+        "train": [tr("training"), tr("reference data"), tr("polygons"), tr("samples"), tr("deep learning"), "ONNX"],
+        "assess": [
+            tr("accuracy"),
+            tr("assessment"),
+            tr("area estimate"),
+            tr("confidence interval"),
+            "Olofsson",
+            tr("confusion matrix"),
+        ],
+        "stratified_sample": [tr("sampling"), tr("stratified random sample"), tr("accuracy"), tr("points")],
     }
     return common + specific.get(name, [])
 

@@ -19,7 +19,14 @@ from landfuse.backend.runners import OnnxRunner
 from tests.backend.batch.helpers import write_pair
 
 OPTIONS = ClassifyOptions(batch_size=4)
-SCENE_FILES = {"landcover.tif", "landcover.qml", "landcover.tif.aux.xml", "confidence.tif", "report.json"}
+SCENE_FILES = {
+    "landcover.tif",
+    "landcover.qml",
+    "landcover.tif.aux.xml",
+    "confidence.tif",
+    "confidence.qml",
+    "report.json",
+}
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -61,6 +61,7 @@ def test_outputs_and_explanation_appear_together(scene, tiny_onnx, tiny_llm, tmp
     explanation = tmp_path / "notes" / "explanation.md"  # its folder is created
     result = Job(**params(scene, tiny_onnx, tmp_path, explanation=str(explanation), llm_path=str(tiny_llm))).run()
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "confidence.qml",
         "confidence.tif",
         "map.qml",
         "map.tif",
