@@ -35,6 +35,7 @@ from qgis.core import (
     QgsRectangle,
 )
 
+from ...common.bands import parse_band_list
 from .. import service, settings
 from ..styling import OutputStyler, keep_alive
 from ..vector_io import write_geojson
@@ -255,7 +256,7 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
     def _bands(self, parameters, indexes: str, names: str, context) -> list[int | str] | None:
         """The bands chosen by index or by name (``None``: the backend finds them), one per model band."""
         chosen = self.parameterAsInts(parameters, indexes, context)
-        named = band_items(self.parameterAsString(parameters, names, context))
+        named = parse_band_list(self.parameterAsString(parameters, names, context))
         if chosen and named:
             raise QgsProcessingException(
                 f"Give the bands either by index ({indexes}: {chosen}) or by name ({names}: {named}), not both."
@@ -350,12 +351,6 @@ def snapped_extent(extent: QgsRectangle, layer) -> QgsRectangle:
     if snapped.isEmpty():
         raise QgsProcessingException("The processing extent does not overlap the optical layer.")
     return snapped
-
-
-def band_items(text: str | None) -> list[int | str]:
-    """``"B2, B3,4"`` -> ``["B2", "B3", 4]``: comma-separated band names, numbers taken as 1-based indexes."""
-    items = [item.strip() for item in (text or "").split(",")]
-    return [int(item) if item.isdigit() else item for item in items if item]
 
 
 def _integer(name: str, description: str, default: int | None, minimum: int) -> QgsProcessingParameterNumber:

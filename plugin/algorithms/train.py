@@ -25,10 +25,11 @@ from qgis.core import (
     QgsProcessingUtils,
 )
 
+from ...common.bands import parse_band_list
 from .. import service, settings
 from ..vector_io import renderer_classes, source_layer, write_geojson
 from .base import LandFuseAlgorithm, optional_output, raster_file
-from .classify import DEVICES, band_items
+from .classify import DEVICES
 
 ARCHITECTURES = ("claire", "specsar_former", "cloudseg", "edc")
 VARIANTS = ("lite", "paper")
@@ -259,7 +260,7 @@ def _number(name, description, default, minimum, maximum, double=False) -> QgsPr
 def _bands(algorithm, parameters, indexes: str, names: str, context) -> list | None:
     """Bands by index or by name (``None``: all bands)."""
     chosen = algorithm.parameterAsInts(parameters, indexes, context)
-    named = band_items(algorithm.parameterAsString(parameters, names, context))
+    named = parse_band_list(algorithm.parameterAsString(parameters, names, context))
     if chosen and named:
         raise QgsProcessingException(f"Give the bands either by index ({indexes}) or by name ({names}), not both.")
     return chosen or named or None
