@@ -18,7 +18,6 @@ import datetime
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ EFFICIENCY_SIZE = 4096
 EFFICIENCY_REPEATS = 3
 MEMORY_SIZES = (2048, 16384)
 LITE = ("cloudseg", "lite")
+TILE_512 = {"size": 4096, "tile": 512, "overlap": 76, "batch_size": 4}  # 15 % overlap
 
 
 def _machine() -> dict:
@@ -51,15 +51,28 @@ def _machine() -> dict:
     }
 
 
-def _write_pair(folder: Path, size: int, optical_bands: int, seed: int = 0) -> tuple[Path, Path]:
-    """Optical uint16 (UTM 10 m) and SAR float32 dB (same CRS, 20 m), tiled GeoTIFFs written in strips."""
+def peak_rss_mib() -> float:
+    """This process's peak resident memory (MiB) since it started, from the kernel's ``VmHWM``.
+
+    Not ``getrusage``: its ``ru_maxrss`` survives ``exec``, so a fresh child process would report at least
+    the peak of the parent it was forked from.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status: peak memory is measured on Linux only")
+
+
+def _write_pair(folder: Path, size: int, optical_bands: int, seed: int = 0, sar_pixel_m: int = 20) -> tuple[Path, Path]:
+    """Optical uint16 (UTM 10 m) and SAR float32 dB (same CRS, ``sar_pixel_m``: 20 m is resampled to the
+    optical grid, 10 m is on it), tiled GeoTIFFs written in strips."""
     import rasterio
     from rasterio.transform import from_origin
     from rasterio.windows import Window
 
     rng = np.random.default_rng(seed)
     common = {"driver": "GTiff", "crs": "EPSG:32633", "tiled": True, "blockxsize": 256, "blockysize": 256}
-    optical, sar = folder / f"optical_{size}.tif", folder / f"sar_{size}.tif"
+    optical, sar = folder / f"optical_{size}.tif", folder / f"sar_{size}_{sar_pixel_m}m.tif"
     with rasterio.open(
         optical,
         "w",
@@ -74,20 +87,20 @@ def _write_pair(folder: Path, size: int, optical_bands: int, seed: int = 0) -> t
         for y in range(0, size, 256):
             strip = rng.integers(200, 6000, (optical_bands, 256, size), dtype=np.uint16)
             dst.write(strip, window=Window(0, y, size, 256))
-    half = size // 2
+    side = size * 10 // sar_pixel_m
     with rasterio.open(
         sar,
         "w",
-        width=half,
-        height=half,
+        width=side,
+        height=side,
         count=2,
         dtype="float32",
         nodata=np.nan,
-        transform=from_origin(400000, 5000000, 20, 20),
+        transform=from_origin(400000, 5000000, sar_pixel_m, sar_pixel_m),
         **common,
     ) as dst:
-        for y in range(0, half, 256):
-            dst.write(rng.normal(-14, 4, (2, 256, half)).astype(np.float32), window=Window(0, y, half, 256))
+        for y in range(0, side, 256):
+            dst.write(rng.normal(-14, 4, (2, 256, side)).astype(np.float32), window=Window(0, y, side, 256))
     return optical, sar
 
 
@@ -124,6 +137,37 @@ def _model_alone(runner, windows: int, batch_size: int, tile: int) -> float:
     return time.perf_counter() - started
 
 
+def _alternating(runner, classify_once, windows: int, batch_size: int, tile: int) -> dict:
+    """Model-alone and end-to-end runs, alternated: the machine's speed drifts (other load), so each
+    end-to-end run is compared with the mean of the model-alone runs just before and after it.
+
+    classify_once() -> the engine's report. Returns the runs, the median run's efficiency and engine
+    overhead (wall ms per window beyond the model) and the engine's CPU ms per window (reader and writer).
+    """
+    alone = [_model_alone(runner, windows, batch_size, tile)]
+    end_to_end, ratios, engine_cpu, reports = [], [], [], []
+    for _ in range(EFFICIENCY_REPEATS):
+        report = classify_once()
+        assert report["windows"]["total"] == windows
+        reports.append(report)
+        end_to_end.append(report["timing_s"]["total"])
+        engine_cpu.append(1000 * report["timing_s"]["engine_cpu"] / windows)
+        alone.append(_model_alone(runner, windows, batch_size, tile))
+        ratios.append((alone[-2] + alone[-1]) / 2 / end_to_end[-1])
+    median = int(np.argsort(ratios)[len(ratios) // 2])
+    return {
+        "windows": windows,
+        "model_alone_s_runs": alone,
+        "end_to_end_s_runs": end_to_end,
+        "efficiency_runs": ratios,
+        "efficiency": ratios[median],
+        "engine_overhead_ms_per_window": 1000 * end_to_end[median] * (1 - ratios[median]) / windows,
+        "engine_cpu_ms_per_window_runs": engine_cpu,
+        "model_s_per_window": min(alone) / windows,
+        "stage_seconds": reports[median]["timing_s"],
+    }
+
+
 def efficiency(folder: Path) -> dict:
     from landfuse.backend.engine import ClassifyOptions, classify
     from landfuse.backend.engine.windows import WindowPlan
@@ -132,42 +176,108 @@ def efficiency(folder: Path) -> dict:
     card = runner.card
     optical, sar = _write_pair(folder, EFFICIENCY_SIZE, len(card.optical_bands))
     options = ClassifyOptions(batch_size=4)
-    runner.run(
-        {
-            "optical": np.zeros((1, len(card.optical_bands), 64, 64), np.float32),
-            "sar": np.zeros((1, len(card.sar_bands), 64, 64), np.float32),
-        }
-    )
     windows = WindowPlan(EFFICIENCY_SIZE, EFFICIENCY_SIZE, card.tile_size, card.tile_size // 4).count
-    # alternate model-alone and end-to-end runs: the machine's speed drifts (other load), so each
-    # end-to-end run is compared with the mean of the model-alone runs just before and after it
-    alone = [_model_alone(runner, windows, options.batch_size, card.tile_size)]
-    end_to_end, ratios = [], []
-    for _ in range(EFFICIENCY_REPEATS):
-        report = classify(optical, sar, runner, folder / "map.tif", confidence=folder / "conf.tif", options=options)
-        assert report["windows"]["total"] == windows
-        end_to_end.append(report["timing_s"]["total"])
-        alone.append(_model_alone(runner, windows, options.batch_size, card.tile_size))
-        ratios.append((alone[-2] + alone[-1]) / 2 / end_to_end[-1])
-    best = int(np.argsort(ratios)[len(ratios) // 2])
+    runs = _alternating(
+        runner,
+        lambda: classify(optical, sar, runner, folder / "map.tif", confidence=folder / "conf.tif", options=options),
+        windows,
+        options.batch_size,
+        card.tile_size,
+    )
     result = {
         "model": card.name,
         "raster": f"{EFFICIENCY_SIZE}x{EFFICIENCY_SIZE}",
         "tile": card.tile_size,
         "overlap": card.tile_size // 4,
         "batch_size": options.batch_size,
-        "windows": windows,
-        "model_alone_s_runs": alone,
-        "end_to_end_s_runs": end_to_end,
-        "efficiency_runs": ratios,
-        "efficiency": ratios[best],
-        "engine_overhead_ms_per_window": 1000 * end_to_end[best] * (1 - ratios[best]) / windows,
-        "model_s_per_window": min(alone) / windows,
-        "stage_seconds": report["timing_s"],
+        **runs,
         "goal": ">= 0.90",
     }
     result["onnx_vs_torch"] = onnx_vs_torch(runner, module, card.tile_size)
     return result
+
+
+def tile_512(folder: Path) -> dict:
+    """The engine around a model that uses every core: a 1.9 M-parameter U-Net at 512 px, 15 % overlap,
+    on a 4096 x 4096 pair on one 10 m grid (overhead goal <= 15 ms per window), the same with the SAR
+    at 20 m (resampled by the engine), and peak memory at batch 1 and 4, each in a fresh process."""
+    from landfuse.backend.engine import ClassifyOptions, classify
+    from landfuse.backend.engine.windows import WindowPlan
+    from landfuse.backend.runners import OnnxRunner
+
+    from .unet import export_unet
+
+    size, tile, overlap = TILE_512["size"], TILE_512["tile"], TILE_512["overlap"]
+    model = export_unet(folder / "unet.onnx", tile=tile)
+    runner = OnnxRunner(model, "cpu")
+    optical, sar = _write_pair(folder, size, len(runner.card.optical_bands), sar_pixel_m=10)
+    _, sar_20m = _write_pair(folder, size, len(runner.card.optical_bands), sar_pixel_m=20)
+    windows = WindowPlan(size, size, tile, overlap).count
+
+    def classify_once(sar_path: Path, batch_size: int = TILE_512["batch_size"]) -> dict:
+        options = ClassifyOptions(batch_size=batch_size, tile_size=tile, overlap=overlap)
+        return classify(optical, sar_path, runner, folder / "map.tif", confidence=folder / "conf.tif", options=options)
+
+    runs = _alternating(runner, lambda: classify_once(sar), windows, TILE_512["batch_size"], tile)
+    resampled = classify_once(sar_20m)["timing_s"]
+    memory = {
+        f"batch_{batch}": _in_fresh_process(
+            "--tile-512-memory-child", {"model": str(model), "optical": str(optical), "sar": str(sar), "batch": batch}
+        )
+        for batch in (1, 4)
+    }
+    window_mib = 4 * tile * tile * (6 + 5) / 2**20  # one window's inputs (6 bands) and probabilities (5 classes)
+    return {
+        "model": "U-Net, 1.9 M parameters (bench/unet.py), random weights, ONNX Runtime on every core",
+        "raster": f"{size}x{size}, optical 4 bands and SAR 2 bands on one 10 m grid",
+        "tile": tile,
+        "overlap": overlap,
+        "batch_size": TILE_512["batch_size"],
+        **runs,
+        "goal_ms_per_window": 15,
+        "sar_at_20m": {
+            "engine_cpu_ms_per_window": 1000 * resampled["engine_cpu"] / windows,
+            "stage_seconds": resampled,
+        },
+        "peak_memory": {
+            **memory,
+            "batch_4_minus_batch_1_mib": memory["batch_4"]["peak_rss_mib"] - memory["batch_1"]["peak_rss_mib"],
+            "one_window_buffers_mib": window_mib,
+            "goal": "batch 4 <= batch 1 + the buffers of the batch and its queues (about 3 batches of windows)",
+        },
+    }
+
+
+def _tile_512_memory_child(spec: dict) -> dict:
+    """Runs in a fresh process: classify the 512 px case at ``spec["batch"]``, report RSS (MiB)."""
+    import psutil
+
+    from landfuse.backend.engine import ClassifyOptions, classify
+    from landfuse.backend.runners import OnnxRunner
+
+    runner = OnnxRunner(spec["model"], "cpu")
+    before = psutil.Process().memory_info().rss / 2**20
+    options = ClassifyOptions(batch_size=spec["batch"], tile_size=TILE_512["tile"], overlap=TILE_512["overlap"])
+    output = Path(spec["optical"]).with_name(f"map_batch{spec['batch']}.tif")
+    report = classify(
+        spec["optical"], spec["sar"], runner, output, confidence=output.with_suffix(".conf.tif"), options=options
+    )
+    return {
+        "rss_before_classify_mib": before,
+        "peak_rss_mib": peak_rss_mib(),
+        "seconds": report["timing_s"]["total"],
+    }
+
+
+def _in_fresh_process(flag: str, spec: dict) -> dict:
+    """Run this module with ``flag`` and the JSON ``spec`` in a new interpreter; its last output line, parsed."""
+    child = subprocess.run(
+        [sys.executable, "-m", "landfuse.bench.engine", flag, json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(child.stdout.strip().splitlines()[-1])
 
 
 def onnx_vs_torch(runner, module, tile: int, windows: int = 8, batch_size: int = 4) -> dict:
@@ -189,19 +299,20 @@ def onnx_vs_torch(runner, module, tile: int, windows: int = 8, batch_size: int =
     }
 
 
-def _memory_child(size: int, folder: Path) -> dict:
+def _memory_child(spec: dict) -> dict:
     """Runs in a fresh process: classify a size x size pair with the tiny model, report RSS (MiB)."""
     import psutil
 
     from landfuse.backend.engine import ClassifyOptions, classify
     from landfuse.backend.runners import OnnxRunner
 
+    size, folder = spec["size"], Path(spec["folder"])
     runner = OnnxRunner(folder / "tiny.onnx", "cpu")
-    optical, sar = folder / f"optical_{size}.tif", folder / f"sar_{size}.tif"
+    optical, sar = folder / f"optical_{size}.tif", folder / f"sar_{size}_20m.tif"
     before = psutil.Process().memory_info().rss / 2**20
     started = time.perf_counter()
     report = classify(optical, sar, runner, folder / f"map_{size}.tif", options=ClassifyOptions(batch_size=4))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mib()
     return {
         "size": f"{size}x{size}",
         "pixels": size * size,
@@ -220,13 +331,7 @@ def memory(folder: Path) -> dict:
     runs = []
     for size in MEMORY_SIZES:
         _write_pair(folder, size, len(card.optical_bands), seed=1)
-        child = subprocess.run(
-            [sys.executable, "-m", "landfuse.bench.engine", "--memory-child", str(size), str(folder)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
+        runs.append(_in_fresh_process("--memory-child", {"size": size, "folder": str(folder)}))
         for path in folder.glob(f"*_{size}.tif"):
             path.unlink()
     small, large = runs
@@ -243,17 +348,24 @@ def main() -> dict:
     """Run all engine measurements and write ``bench/results/engine.json``."""
     with tempfile.TemporaryDirectory(prefix="landfuse-bench-") as tmp:
         folder = Path(tmp)
-        (folder / "eff").mkdir()
-        (folder / "mem").mkdir()
-        result = {"machine": _machine(), "memory": memory(folder / "mem"), "efficiency": efficiency(folder / "eff")}
+        for part in ("eff", "mem", "512"):
+            (folder / part).mkdir()
+        result = {
+            "machine": _machine(),
+            "memory": memory(folder / "mem"),
+            "efficiency": efficiency(folder / "eff"),
+            "tile_512": tile_512(folder / "512"),
+        }
     result["onnx_vs_torch"] = result["efficiency"].pop("onnx_vs_torch")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 
+CHILDREN = {"--memory-child": _memory_child, "--tile-512-memory-child": _tile_512_memory_child}
+
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--memory-child":
-        print(json.dumps(_memory_child(int(sys.argv[2]), Path(sys.argv[3]))))
+    if len(sys.argv) == 3 and sys.argv[1] in CHILDREN:
+        print(json.dumps(CHILDREN[sys.argv[1]](json.loads(sys.argv[2]))))
     else:
         print(json.dumps(main(), indent=2))

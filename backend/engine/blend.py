@@ -12,15 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .exp import exp
 from .windows import WindowPlan
 
 
 def softmax(logits: np.ndarray, axis: int = 1) -> np.ndarray:
-    """Softmax over ``axis`` (classes), float32, numerically stable."""
-    shifted = logits - logits.max(axis=axis, keepdims=True)
-    np.exp(shifted, out=shifted)
-    shifted /= shifted.sum(axis=axis, keepdims=True)
-    return shifted
+    """Softmax over ``axis`` (classes) of float32 ``logits``, numerically stable; a new float32 array."""
+    powers = exp(logits - logits.max(axis=axis, keepdims=True))
+    powers /= powers.sum(axis=axis, keepdims=True)
+    return powers
 
 
 @dataclass

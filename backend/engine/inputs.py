@@ -68,9 +68,11 @@ def _subdataset_names(dataset) -> list[str]:
     return [tags[f"SUBDATASET_{i}_NAME"] for i in range(1, count + 1) if f"SUBDATASET_{i}_NAME" in tags]
 
 
-def _valid(values: np.ndarray, nodata: list[float | None]) -> np.ndarray:
-    """Pixels (along axis 1..) where every band is finite and differs from its nodata value."""
-    valid = np.isfinite(values).all(axis=0)
+def _valid(values: np.ndarray, nodata: list[float | None], stored_as_integers: bool = False) -> np.ndarray:
+    """Pixels (along axis 1..) where every band is finite and differs from its nodata value.
+
+    stored_as_integers: the values were read from integer bands, so they are finite without checking."""
+    valid = np.ones(values.shape[1:], bool) if stored_as_integers else np.isfinite(values).all(axis=0)
     for band, value in enumerate(nodata):
         if value is not None and not np.isnan(value):
             valid &= values[band] != np.float32(value)
@@ -88,6 +90,7 @@ class RasterInput:
             source_grid = dataset_grid(self.dataset, name)
             check_overlap(grid, source_grid, name)
             self.nodata = [self.dataset.nodatavals[i - 1] for i in self.bands]
+            self.integers = all(np.issubdtype(np.dtype(self.dataset.dtypes[i - 1]), np.integer) for i in self.bands)
             by_gcps = gcp_georeferencing(self.dataset) is not None
             self.gcps = GcpSampler(self.dataset, self.bands, self.nodata, grid) if by_gcps else None
             self.vrt = None
@@ -120,7 +123,7 @@ class RasterInput:
         except RasterioError as exc:
             message = f"reading the {self.name} raster failed ({exc}); the file may be corrupt"
             raise UnreadableInputError(message) from exc
-        return values, _valid(values, self.nodata)
+        return values, _valid(values, self.nodata, self.integers)
 
     def sample(self, size: int = 64, spread: int = 3) -> np.ndarray:
         """Valid values, float32 [n, bands], from a few small windows spread over the raster."""

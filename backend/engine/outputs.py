@@ -24,6 +24,9 @@ from .windows import WindowPlan
 
 BLOCK = 256
 CONFIDENCE_NODATA = 255
+# Deflate at its fastest level: the writer shares the cores with the model, and on a noisy map level 6
+# costs twenty times as much CPU (about 30 ms per 512 px window) for a file about 10 % smaller.
+DEFLATE_LEVEL = 1
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,7 @@ def _profile(grid: Grid, count: int, dtype: str, nodata) -> dict:
         "blockxsize": BLOCK,
         "blockysize": BLOCK,
         "compress": "deflate",
+        "zlevel": DEFLATE_LEVEL,
         "BIGTIFF": "IF_SAFER",
     }
 
@@ -258,8 +262,7 @@ class RasterSink:
         """Store a finished piece: probabilities float32 [K, h, w], reconstruction (normalised) or None."""
         rows = slice(piece.y0 - self.pending_start, piece.y1 - self.pending_start)
         cols = slice(piece.x0, piece.x1)
-        top = probs.max(axis=0)
-        labels = probs.argmax(axis=0).astype(np.uint8)
+        labels, top = top_class(probs)
         labels[~piece.valid] = self.card.nodata
         self.classes[rows, cols] = labels
         if self.conf is not None:
@@ -310,6 +313,20 @@ class RasterSink:
         """Close the files without checking them (after an error: they are discarded)."""
         while self.datasets:
             self.datasets.pop(0)[1].close()
+
+
+def top_class(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index uint8 [h, w] and value float32 [h, w] of the largest of probs float32 [K, h, w] (the first on ties).
+
+    Class by class with whole-array operations: several times faster than ``argmax(axis=0)``, which
+    walks the class axis pixel by pixel.
+    """
+    labels = np.zeros(probs.shape[1:], np.uint8)
+    top = probs[0].copy()
+    for k in range(1, probs.shape[0]):
+        np.copyto(labels, k, where=probs[k] > top)
+        np.maximum(top, probs[k], out=top)
+    return labels, top
 
 
 def _colormap(card: ModelCard) -> dict[int, tuple[int, int, int, int]]:

@@ -37,18 +37,31 @@ class WindowItem:
 
 @dataclass
 class Timing:
-    """Seconds spent per stage (stages overlap, so they may add up to more than ``total``)."""
+    """Seconds spent per stage (stages overlap, so they may add up to more than ``total``).
+
+    read_cpu, write_cpu: CPU seconds of the reader and of the blend/write thread, the engine's own work
+    beside the model (unlike the wall-clock stage times, they do not grow when other programs load the
+    machine); ``engine_cpu`` in ``as_dict`` is their sum.
+    """
 
     read: float = 0.0
     infer: float = 0.0
     write: float = 0.0
     total: float = 0.0
+    read_cpu: float = 0.0
+    write_cpu: float = 0.0
     windows: int = 0
     skipped: int = 0
     extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        return {"read": self.read, "infer": self.infer, "write": self.write, "total": self.total}
+        return {
+            "read": self.read,
+            "infer": self.infer,
+            "write": self.write,
+            "total": self.total,
+            "engine_cpu": self.read_cpu + self.write_cpu,
+        }
 
 
 class _StopError(Exception):
@@ -115,6 +128,7 @@ def run_pipeline(
     started = time.perf_counter()
 
     def read_stage() -> None:
+        cpu_started = time.thread_time()
         try:
             for r, c, y0, x0 in plan:
                 t0 = time.perf_counter()
@@ -125,9 +139,12 @@ def run_pipeline(
             stages.put(to_model, _DONE)
         except BaseException as exc:  # noqa: BLE001 - forwarded to the caller
             stages.fail(exc)
+        finally:
+            timing.read_cpu = time.thread_time() - cpu_started
 
     def blend_stage() -> None:
         blender = StreamingBlender(plan, classes + recon_bands)
+        cpu_started = time.thread_time()
         try:
             while (batch := stages.get(to_blend)) is not _DONE:
                 t0 = time.perf_counter()
@@ -140,6 +157,8 @@ def run_pipeline(
                 timing.write += time.perf_counter() - t0
         except BaseException as exc:  # noqa: BLE001 - forwarded to the caller
             stages.fail(exc)
+        finally:
+            timing.write_cpu = time.thread_time() - cpu_started
 
     threads = [threading.Thread(target=read_stage, daemon=True), threading.Thread(target=blend_stage, daemon=True)]
     for thread in threads:

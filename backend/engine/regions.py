@@ -41,15 +41,23 @@ class RegionStats:
 
     def add(self, y0: int, x0: int, labels: np.ndarray, top: np.ndarray, valid: np.ndarray) -> None:
         h, w = labels.shape
-        part_row = np.searchsorted(self.row_edges[1:], np.arange(y0, y0 + h), side="right")
-        part_col = np.searchsorted(self.col_edges[1:], np.arange(x0, x0 + w), side="right")
-        part = part_row[:, None] * self.cols + part_col[None, :]
+        for row in range(self.rows):
+            rows = _overlap(self.row_edges[row], self.row_edges[row + 1], y0, h)
+            for col in range(self.cols) if rows else ():
+                cols = _overlap(self.col_edges[col], self.col_edges[col + 1], x0, w)
+                if cols:
+                    self._count(row * self.cols + col, labels[rows, cols], top[rows, cols], valid[rows, cols])
+
+    def _count(self, part: int, labels: np.ndarray, top: np.ndarray, valid: np.ndarray) -> None:
+        """Add one part's share of a piece: class and low-confidence counts of its valid pixels."""
         keep = valid & (labels < self.k)
-        index = part[keep] * self.k + labels[keep].astype(np.int64)
-        size = self.rows * self.cols * self.k
-        self.class_pixels += np.bincount(index, minlength=size).reshape(-1, self.k)
-        low = top[keep] < self.threshold
-        self.class_low += np.bincount(index[low], minlength=size).reshape(-1, self.k)
+        if keep.all():  # the usual case: count without copying the kept pixels out
+            codes = labels.astype(np.uint16) * 2 + (top < self.threshold)
+        else:
+            codes = labels[keep].astype(np.uint16) * 2 + (top[keep] < self.threshold)
+        counts = np.bincount(codes.ravel(), minlength=2 * self.k).reshape(self.k, 2)
+        self.class_pixels[part] += counts.sum(axis=1)
+        self.class_low[part] += counts[:, 1]
 
     def to_report(self) -> dict:
         """The report's ``regions`` entry (see this module's docstring)."""
@@ -68,3 +76,9 @@ class RegionStats:
                 }
             )
         return {"rows": self.rows, "cols": self.cols, "threshold": self.threshold, "parts": parts}
+
+
+def _overlap(start: int, stop: int, offset: int, length: int) -> slice | None:
+    """The part of ``[offset, offset + length)`` inside ``[start, stop)``, relative to ``offset``; None if empty."""
+    first, last = max(start, offset), min(stop, offset + length)
+    return slice(first - offset, last - offset) if first < last else None

@@ -24,17 +24,19 @@ class ClassStats:
         """labels uint8 [h, w]; top probability float32 [h, w]; valid bool [h, w]; row_areas float64 [h] (m2)."""
         k = self.card.num_classes
         self.total_pixels += labels.size
-        ids = labels[valid].astype(np.int64)
+        everywhere = bool(valid.all())  # the usual case: no copies of the valid pixels needed
+        ids = labels.ravel() if everywhere else labels[valid]
         counts = np.bincount(ids, minlength=k)[:k]
         self.pixels += counts
         if np.all(row_areas == row_areas[0]):
             self.area_m2 += counts * row_areas[0]
         else:
-            areas = np.broadcast_to(row_areas[:, None], labels.shape)[valid]
+            areas = np.broadcast_to(row_areas[:, None], labels.shape)
+            areas = areas.ravel() if everywhere else areas[valid]
             self.area_m2 += np.bincount(ids, weights=areas, minlength=k)[:k]
-        confidence = top[valid]
+        confidence = top.ravel() if everywhere else top[valid]
         self.confidence += np.bincount(ids, weights=confidence, minlength=k)[:k]
-        self.low_confidence += int((confidence < self.threshold).sum())
+        self.low_confidence += int(np.count_nonzero(confidence < self.threshold))
 
     @property
     def valid_pixels(self) -> int:

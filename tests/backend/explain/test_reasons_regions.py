@@ -65,11 +65,12 @@ def test_part_names():
     assert part_name(0, 0, 1, 1) == "centre"
 
 
-def test_region_stats_match_a_direct_count_over_pieces():
+@pytest.mark.parametrize("invalid_share", [0.1, 0.0])
+def test_region_stats_match_a_direct_count_over_pieces(invalid_share):
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 4, size=(50, 70)).astype(np.uint8)
     top = rng.uniform(0, 1, size=(50, 70)).astype(np.float32)
-    valid = rng.uniform(size=(50, 70)) > 0.1
+    valid = rng.uniform(size=(50, 70)) >= invalid_share
     stats = RegionStats(50, 70, 4, 0.5)
     for y0 in range(0, 50, 16):  # pieces of rows, then of columns
         for x0 in (0, 33):
