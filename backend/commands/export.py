@@ -3,12 +3,17 @@
 ``landfuse export run/cloudseg-lite.pt cloudseg-lite.onnx`` exports trained weights;
 ``landfuse export --model cloudseg --variant lite out.onnx`` exports freshly initialised weights
 (for shape and speed checks only). ``--check`` compares ONNX Runtime with torch on random input.
+``--precision int8`` (CPUs) or ``fp16`` (GPUs) also writes the lower-precision copy beside the float32 file
+(``OUTPUT`` -> ``<stem>.int8.onnx``), calibrated and checked as by ``landfuse quantize`` (same options).
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from ...common.precision import FLOAT, PRECISIONS
+from .quantize import add_calibration_arguments, calibration_options, print_result
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,6 +22,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", default="lite", help="variant with --model (default: lite)")
     parser.add_argument("--opset", type=int, default=18, help="ONNX opset (>= 17; default 18)")
     parser.add_argument("--check", action="store_true", help="compare ONNX Runtime with torch on random input")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=FLOAT,
+        help="also write an int8 (CPUs) or fp16 (GPUs) copy beside OUTPUT, as 'landfuse quantize' does "
+        "(the options below as there); default float32: the float file only",
+    )
+    add_calibration_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         raise BadParamsError(f"expected {usage}, got {len(args.paths)} paths: {' '.join(args.paths)}")
     if args.opset < 17:
         raise BadParamsError(f"--opset must be 17 or newer, got {args.opset}")
+    quantize_options = calibration_options(args) if args.precision != FLOAT else None
     if args.model:
         card = default_card(args.model, args.variant)
         model = build_model(card)
@@ -53,4 +67,8 @@ def run(args: argparse.Namespace) -> int:
         if max(differences.values()) > 1e-4:
             print("parity check FAILED (tolerance 1e-4)")
             return 1
+    if quantize_options is not None:
+        from ..models.quantize import quantize_model, quantized_path
+
+        print_result(quantize_model(output, quantized_path(output, args.precision), args.precision, **quantize_options))
     return 0

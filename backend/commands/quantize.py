@@ -12,13 +12,20 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..models.quantize import CHECK_WINDOWS, DEFAULT_WINDOWS, PRECISIONS
+    from ..models.quantize import PRECISIONS
 
     parser.add_argument("input", metavar="IN.onnx", help="float32 model exported by 'landfuse export'")
     parser.add_argument(
         "output", metavar="OUT.onnx", nargs="?", help="where to write the copy (default: IN.<precision>.onnx beside IN)"
     )
     parser.add_argument("--precision", choices=PRECISIONS, default="int8", help="int8 for CPUs, fp16 for GPUs")
+    add_calibration_arguments(parser)
+
+
+def add_calibration_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of an int8/fp16 copy (calibration source and windows, check, attention), shared with ``export``."""
+    from ..models.quantize import CHECK_WINDOWS, DEFAULT_WINDOWS
+
     parser.add_argument(
         "--calibration",
         nargs="+",
@@ -46,10 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sar-unit", default="auto", choices=["auto", "dB", "linear"], help="unit of the SAR raster")
 
 
-def run(args: argparse.Namespace) -> int:
+def calibration_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of ``quantize_model`` from the options of ``add_calibration_arguments``."""
     from ...common.bands import parse_band_list
     from ..errors import BadParamsError
-    from ..models.quantize import quantize_model, quantized_path
 
     calibration = args.calibration
     if calibration == ["synthetic"]:
@@ -59,22 +66,22 @@ def run(args: argparse.Namespace) -> int:
     else:
         given = " ".join(calibration)
         raise BadParamsError(f"--calibration takes 'synthetic' or two rasters OPTICAL SAR, got {given!r}")
-    output = args.output or quantized_path(args.input, args.precision)
-    result = quantize_model(
-        args.input,
-        output,
-        args.precision,
-        calibration=source,
-        windows=args.windows,
-        size=args.window_size,
-        check_windows=args.check_windows,
-        keep_attention_float=not args.quantize_attention,
-        optical_bands=parse_band_list(args.optical_bands) or None,
-        sar_bands=parse_band_list(args.sar_bands) or None,
-        sar_unit=args.sar_unit,
-    )
+    return {
+        "calibration": source,
+        "windows": args.windows,
+        "size": args.window_size,
+        "check_windows": args.check_windows,
+        "keep_attention_float": not args.quantize_attention,
+        "optical_bands": parse_band_list(args.optical_bands) or None,
+        "sar_bands": parse_band_list(args.sar_bands) or None,
+        "sar_unit": args.sar_unit,
+    }
+
+
+def print_result(result) -> None:
+    """Say what ``quantize_model`` wrote (a ``QuantizeResult``) and how its class maps agree with the float model."""
     size_mb = result.path.stat().st_size / 1e6
-    print(f"wrote {result.path} ({size_mb:.1f} MB, {args.precision}, {result.seconds:.0f} s)")
+    print(f"wrote {result.path} ({size_mb:.1f} MB, {result.precision['precision']}, {result.seconds:.0f} s)")
     check = result.precision["check"]
     if "agreement" in check:
         line = f"class maps agree with the float model on {100 * check['agreement']:.2f} % of {check['pixels']} pixels"
@@ -83,4 +90,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"{line} ({check['on']})")
     else:
         print(f"no check: {check['skipped']}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..models.quantize import quantize_model, quantized_path
+
+    options = calibration_options(args)
+    output = args.output or quantized_path(args.input, args.precision)
+    print_result(quantize_model(args.input, output, args.precision, **options))
     return 0

@@ -36,6 +36,7 @@ import onnx
 from onnx import numpy_helper
 
 from ...common.card import ONNX_METADATA_KEY, ModelCard
+from ...common.precision import variant_path
 from ..errors import BadParamsError, NotWritableError
 from .calibration import SYNTHETIC, WindowSet, raster_windows, synthetic_windows, window_size
 
@@ -70,8 +71,7 @@ def precision_of(card: ModelCard) -> str:
 
 def quantized_path(path: str | Path, precision: str) -> Path:
     """Where a lower-precision copy of ``path`` goes beside it: ``edc-lite.onnx`` -> ``edc-lite.int8.onnx``."""
-    path = Path(path)
-    return path.with_name(f"{path.stem}.{precision}{path.suffix}")
+    return variant_path(path, precision)
 
 
 # --- graph preparation ---------------------------------------------------------------------------

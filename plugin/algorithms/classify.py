@@ -36,6 +36,14 @@ from qgis.core import (
 )
 
 from ...common.bands import parse_band_list
+from ...common.precision import (
+    FLOAT,
+    PRECISIONS,
+    float_path,
+    is_variant_of_listed_model,
+    precision_of_name,
+    variant_path,
+)
 from .. import service, settings
 from ..styling import OutputStyler, keep_alive
 from ..vector_io import write_geojson
@@ -63,6 +71,9 @@ Sigma0_VV_db = VV; B2 never matches B12); a number is a 1-based index. Give inde
 model in the models folder of the LandFuse settings (e.g. one made by "Train from reference data").
 <b>Model file</b>: a LandFuse model (.onnx with an embedded model card, or a .pt checkpoint); overrides Model.
 <b>Device</b>: auto (the GPU when usable), cpu or cuda.
+<b>Precision</b>: float32 runs the model as exported; int8 (smaller, can be faster on CPUs) or fp16 (for GPUs) \
+runs the lower-precision copy written beside the model file by "landfuse quantize" or "landfuse export --precision" \
+(e.g. edc-lite.int8.onnx beside edc-lite.onnx); its card records its agreement with the float32 model.
 <b>Processing extent</b>: classify only this extent (the map canvas extent, a drawn one, or a layer's), widened to \
 whole pixels of the optical layer; empty = the whole layer. <b>Processing area mask</b>: polygons (tick <i>Selected \
 features only</i> to use the selection); pixels outside them are nodata in the map and left out of its areas.
@@ -93,6 +104,7 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
     MODEL = "MODEL"
     MODEL_FILE = "MODEL_FILE"
     DEVICE = "DEVICE"
+    PRECISION = "PRECISION"
     TILE_SIZE = "TILE_SIZE"
     OVERLAP = "OVERLAP"
     BATCH_SIZE = "BATCH_SIZE"
@@ -139,6 +151,17 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
         )
         self.addParameter(
             QgsProcessingParameterEnum(self.DEVICE, "Device", list(DEVICES), False, prefs.device, False, True)
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.PRECISION,
+                "Precision (int8, fp16: the copy beside the model)",
+                list(PRECISIONS),
+                False,
+                FLOAT,
+                False,
+                True,
+            )
         )
         self.addParameter(
             QgsProcessingParameterExtent(self.EXTENT, "Processing extent (empty: whole layer)", None, True)
@@ -193,6 +216,9 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
         prefs = settings.load()
         model_file = self.parameterAsFile(parameters, self.MODEL_FILE, context)
         model = model_file or self.parameterAsEnumString(parameters, self.MODEL, context)
+        precision = self.parameterAsEnumString(parameters, self.PRECISION, context) or FLOAT
+        if precision != FLOAT:
+            model = self._copy_of(model, precision, prefs.models_folder or None)
         optical_layer = self.parameterAsRasterLayer(parameters, self.OPTICAL, context)
         outputs = {
             "output": self.parameterAsOutputLayer(parameters, self.OUTPUT, context),
@@ -252,6 +278,26 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
             self.EXPLANATION: paths["explanation"],
             self.EXPLANATION_TEXT: read_text(paths["explanation"]) or result.get("explanation") or "",
         }
+
+    def _copy_of(self, model: str, precision: str, folder: str | None) -> str:
+        """The file of ``model``'s ``precision`` copy (``<stem>.<precision>.onnx`` beside the model file)."""
+        path = Path(service.call("model_card", {"model": model, "folder": folder})["path"])
+        if precision_of_name(path) == precision:
+            return str(path)
+        if path.suffix != ".onnx":
+            raise QgsProcessingException(
+                f"Only exported .onnx models have {precision} copies, and {path.name} is a checkpoint: export it "
+                f"with 'python -m landfuse.backend export {path} OUTPUT.onnx --precision {precision}', "
+                f"or choose the precision {FLOAT}."
+            )
+        copy = variant_path(float_path(path), precision)
+        if not copy.is_file():
+            raise QgsProcessingException(
+                f"The model {model} has no {precision} copy: there is no {copy.name} beside {path}. Write it with "
+                f"'python -m landfuse.backend quantize {float_path(path)} --precision {precision}', "
+                f"or choose the precision {FLOAT}."
+            )
+        return str(copy)
 
     def _bands(self, parameters, indexes: str, names: str, context) -> list[int | str] | None:
         """The bands chosen by index or by name (``None``: the backend finds them), one per model band."""
@@ -330,11 +376,20 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
 
 
 def model_choices(models_folder: str | None) -> list[str]:
-    """The demo models, then the model files (``.onnx``, ``.pt``) of the user's models folder by name."""
+    """The demo models, then the model files (``.onnx``, ``.pt``) of the user's models folder by name.
+
+    Lower-precision copies of a listed model (``X.int8.onnx`` beside ``X.onnx``) are its ``PRECISION``, not models.
+    """
     names = list(DEMO_MODELS)
     folder = Path(models_folder) if models_folder else None
     if folder is not None and folder.is_dir():
-        found = sorted({path.stem for path in folder.iterdir() if path.suffix in MODEL_SUFFIXES and path.is_file()})
+        found = sorted(
+            {
+                path.stem
+                for path in folder.iterdir()
+                if path.suffix in MODEL_SUFFIXES and path.is_file() and not is_variant_of_listed_model(path)
+            }
+        )
         names += [name for name in found if name not in names]
     return names
 

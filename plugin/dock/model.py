@@ -1,7 +1,10 @@
-"""The dock's model panel: which model classifies, its card, the device, and model files added on demand.
+"""The dock's model panel: which model classifies, its card, its precision, the device, and model files added on
+demand.
 
 The panel asks the backend nothing until :meth:`ModelPanel.activate` (the dock calls it when first shown): the
 shipped demo models are listed at once, the models folder's, the cards and the device once the backend runs.
+A model's lower-precision copies beside it (``<stem>.int8.onnx``, ``<stem>.fp16.onnx``) are not models of their
+own in the list: they are offered as its precisions, with what their cards say they cost in accuracy.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from ...common.precision import FLOAT, float_path, is_variant_of_listed_model, precision_of_name, variants
 from .. import service, settings, tasks
 from ..algorithms.classify import DEMO_MODELS
 from ..downloads import FetchProgress, FetchTask, is_url, model_file_name, profile_models_folder
@@ -38,10 +42,11 @@ COMBO_MINIMUM_CHARACTERS = 12
 
 
 class ModelPanel(QGroupBox):
-    """Model choice, card, device line and output options.
+    """Model choice, card, precision, device line and output options.
 
     ``card`` is the chosen model's card once read (``None`` meanwhile); ``card_changed`` is emitted whenever it
     changes, ``backend_failed(message)`` when the backend does not answer the device question.
+    :meth:`model_spec` is the file of the chosen precision (the model itself for float32).
     """
 
     card_changed = pyqtSignal()
@@ -75,6 +80,7 @@ class ModelPanel(QGroupBox):
         self.card_view = QTextBrowser()
         self.card_view.setMaximumHeight(130)
         self.card_view.setToolTip(tr("The model card: the bands the model expects, its classes and training data."))
+        self.precision_choice = PrecisionChoice()
         self.reconstruction_check = QCheckBox(tr("Write the cloud-free image"))
         self.reconstruction_check.setToolTip(
             tr("CloudSeg and EDC models also reconstruct the optical image without clouds; tick to write it.")
@@ -99,6 +105,7 @@ class ModelPanel(QGroupBox):
             self.add_button,
             self.fetch,
             self.card_view,
+            self.precision_choice,
             self.reconstruction_check,
             self.explain_check,
             self.device_label,
@@ -128,12 +135,13 @@ class ModelPanel(QGroupBox):
         entries = [
             (m["name"], m["name"] if Path(m["path"]).parent == DEMO_MODELS_FOLDER else m["path"], m["description"])
             for m in result["models"]
+            if not is_variant_of_listed_model(m["path"])  # offered as a precision of its model
         ]
-        current = self.model_spec()
+        current = self._chosen_model()
         self._fill_models(entries)
         if current:
             self.set_model(current)
-        if self.model_spec() != current:
+        if self._chosen_model() != current:
             self._request_card()
 
     def _fill_models(self, entries: list[tuple[str, str, str]]) -> None:
@@ -148,15 +156,27 @@ class ModelPanel(QGroupBox):
         self.model_combo.blockSignals(False)
 
     def set_model(self, spec: str) -> None:
-        """Select a model by demo name or file path (a new file is added to the list)."""
+        """Select a model by demo name or file path (a new file is added to the list); a lower-precision copy
+        (``X.int8.onnx`` beside ``X.onnx``) selects ``X.onnx`` at that precision."""
+        if is_variant_of_listed_model(spec):
+            self.precision_choice.wanted = precision_of_name(spec)
+            spec = str(float_path(spec))
         index = self.model_combo.findData(spec)
         if index < 0:
             self.model_combo.insertItem(self.model_combo.count() - 1, Path(spec).stem, spec)
             index = self.model_combo.count() - 2
         self.model_combo.setCurrentIndex(index)
+        if self.precision_choice.paths:  # the same model as before: its copies are known already
+            self.precision_choice.choose(self.precision_choice.wanted)
 
     def model_spec(self) -> str:
-        """The chosen model: a demo model's name or a model file's path (``""``: none chosen)."""
+        """What runs: a demo model's name or a model file's path, the chosen precision's copy when it is not
+        float32 (``""``: none chosen)."""
+        copy = self.precision_choice.path()
+        return str(copy) if copy is not None and self.precision_choice.precision() != FLOAT else self._chosen_model()
+
+    def _chosen_model(self) -> str:
+        """The model chosen in the list (its float32 file or demo name), whatever the precision."""
         return self.model_combo.currentData() or ""
 
     def _on_model_activated(self, index: int) -> None:
@@ -166,9 +186,10 @@ class ModelPanel(QGroupBox):
                 self.set_model(path)
 
     def _request_card(self) -> None:
-        spec = self.model_spec()
+        spec = self._chosen_model()
         self.card = None
         self.reconstruction_check.setEnabled(False)
+        self.precision_choice.set_variants({})
         self.card_changed.emit()
         if not spec:
             self.card_view.setPlainText(tr("Choose a model file."))
@@ -196,7 +217,29 @@ class ModelPanel(QGroupBox):
         self.card = result.get("card", result)
         self.card_view.setHtml(card_html(self.card))
         self.reconstruction_check.setEnabled("reconstruction" in self.card.get("outputs", []))
-        self.card_changed.emit()
+        self.card_changed.emit()  # before the precision is offered: the band mapping stays the model's own
+        self._offer_precisions(ticket, result.get("path"))
+
+    def _offer_precisions(self, ticket: int, path: str | None) -> None:
+        """Offer the lower-precision copies beside the model file at ``path`` and ask for their cards."""
+        is_copy = "precision" in (self.card or {}).get("metrics", {})
+        found = variants(path) if path and not is_copy else {}
+        self.precision_choice.set_variants(found)
+        folder = settings.load().models_folder or None
+        for precision, copy in found.items():
+            if precision == FLOAT:
+                continue
+            params = {"model": str(copy), "folder": folder}
+            tasks.start(
+                tr("LandFuse: model card"),
+                lambda params=params: service.call("model_card", params),
+                lambda result, error, precision=precision: self._on_copy_card(ticket, precision, result, error),
+                self,
+            )
+
+    def _on_copy_card(self, ticket: int, precision: str, result: dict | None, error: str) -> None:
+        if ticket == self._card_requests:
+            self.precision_choice.set_card(precision, result["card"] if result is not None else error)
 
     def refresh_device(self) -> None:
         """Ask the worker which device it can use (this starts the worker), in the background."""
@@ -208,7 +251,9 @@ class ModelPanel(QGroupBox):
             self.device_label.setText(tr("Device: backend not available ({error})").format(error=error))
             self.backend_failed.emit(error)
             return
-        self.device_label.setText(tr("Device: {device}").format(device=service.device_label(handshake)))
+        device = service.device_label(handshake)
+        self.device_label.setText(tr("Device: {device}").format(device=device))
+        self.precision_choice.set_gpu(device != "CPU" and settings.load().use_gpu)
 
     # ----------------------------------------------------------------- model files on demand
     def open_add_dialog(self) -> None:
@@ -232,7 +277,7 @@ class ModelPanel(QGroupBox):
         if self.fetch.running:
             self.fetch.show_message(tr("Another model is being fetched: wait for it or cancel it."), error=True)
             return
-        folder = self._models_folder()
+        folder = self.models_folder()
         if folder is None:
             return
         dest = folder / name
@@ -247,7 +292,7 @@ class ModelPanel(QGroupBox):
             return
         self.fetch.start(FetchTask(source, dest))
 
-    def _models_folder(self) -> Path | None:
+    def models_folder(self) -> Path | None:
         """The models folder from the settings; when none is set, asked once (offering the profile's) and saved."""
         current = settings.load()
         if current.models_folder:
@@ -264,6 +309,150 @@ class ModelPanel(QGroupBox):
         if state == "done":
             self.set_model(path)
             self.refresh_models()
+
+
+class PrecisionChoice(QWidget):
+    """The precision a model runs at: float32, or a lower-precision copy found beside the model file, with the
+    accuracy cost its card records (the check against float32 made when the copy was written) and its file size.
+
+    Hidden while the model has no copy. Until the user picks one, the copy suggested for the device is chosen when
+    present: int8 on the CPU, fp16 on a GPU.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.paths: dict[str, Path] = {}
+        self.cards: dict[str, dict | str] = {}  # precision -> the copy's card, or why it could not be read
+        self.gpu = False
+        self.user_chose = False
+        self.wanted: str | None = None  # a precision asked for by file name before the copies were found
+        self.combo = QComboBox()
+        self.combo.setToolTip(
+            tr(
+                "Run the model as exported (float32) or a lower-precision copy written beside it with 'landfuse "
+                "quantize': int8 is smaller and can be faster on CPUs, fp16 is for GPUs."
+            )
+        )
+        self.combo.currentIndexChanged.connect(self._show_cost)
+        self.combo.activated.connect(self._on_user_choice)
+        self.cost_label = QLabel()
+        self.cost_label.setWordWrap(True)
+        self.cost_label.setTextFormat(Qt.TextFormat.PlainText)
+        row = QHBoxLayout()
+        row.addWidget(QLabel(tr("Precision")))
+        row.addWidget(self.combo, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.cost_label)
+        self.set_variants({})
+
+    def set_variants(self, paths: dict[str, Path]) -> None:
+        """Offer ``paths`` (precision -> file, float32 first: ``common.precision.variants``); their cards follow
+        through :meth:`set_card`."""
+        self.paths, self.cards, self.user_chose = dict(paths), {}, False
+        self._fill(self.suggested())
+        if self.paths:
+            self.choose(self.wanted)
+
+    def choose(self, precision: str | None) -> None:
+        """Select ``precision`` as the user's choice when the model has it (``None``: nothing to do)."""
+        if precision in self.paths:
+            self.user_chose = True
+            self._fill(precision)
+        self.wanted = None
+
+    def set_card(self, precision: str, card: dict | str) -> None:
+        """The card of the ``precision`` copy, or the message saying why it could not be read."""
+        self.cards[precision] = card
+        self._show_cost()
+
+    def set_gpu(self, gpu: bool) -> None:
+        """Whether the backend computes on a GPU (fp16 is then suggested instead of int8)."""
+        self.gpu = gpu
+        self._fill(self.precision() if self.user_chose else self.suggested())
+
+    def suggested(self) -> str:
+        return "fp16" if self.gpu else "int8"
+
+    def precision(self) -> str:
+        return self.combo.currentData() or FLOAT
+
+    def path(self) -> Path | None:
+        """The file of the chosen precision (``None`` before a model's copies are known)."""
+        return self.paths.get(self.precision())
+
+    def _on_user_choice(self, _index: int) -> None:
+        self.user_chose = True
+
+    def _fill(self, chosen: str) -> None:
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        for precision in self.paths:
+            if precision != self.suggested():
+                text = precision
+            elif self.gpu:
+                text = tr("{precision} (suggested on a GPU)").format(precision=precision)
+            else:
+                text = tr("{precision} (suggested on the CPU)").format(precision=precision)
+            self.combo.addItem(text, precision)
+        self.combo.setCurrentIndex(max(self.combo.findData(chosen), 0))
+        self.combo.blockSignals(False)
+        self.setVisible(len(self.paths) > 1)
+        self._show_cost()
+
+    def _show_cost(self) -> None:
+        self.cost_label.setText(self.cost(self.precision()))
+
+    def cost(self, precision: str) -> str:
+        """What the ``precision`` copy costs, in the numbers its card and its file hold."""
+        if precision == FLOAT or precision not in self.paths:
+            return tr("float32: the model as exported, full precision.")
+        card = self.cards.get(precision)
+        if card is None:
+            return tr("{precision}: reading the card of {file}…").format(
+                precision=precision, file=self.paths[precision].name
+            )
+        if isinstance(card, str):
+            return tr("{precision}: the card of the copy could not be read ({error}).").format(
+                precision=precision, error=card
+            )
+        entry = card.get("metrics", {}).get("precision")
+        check = entry.get("check", {}) if isinstance(entry, dict) else {}
+        if "agreement" in check:
+            numbers = {
+                "precision": precision,
+                "agreement": f"{100 * check['agreement']:.2f}",
+                "pixels": check.get("pixels", "?"),
+                "on": check.get("on", "?"),
+            }
+            if "miou_difference_points" in check:
+                text = tr(
+                    "{precision}: class maps agree with float32 on {agreement} % of {pixels} check pixels, "
+                    "mIoU {difference} points, measured when the copy was written on {on}."
+                ).format(difference=f"{check['miou_difference_points']:+.2f}", **numbers)
+            else:
+                text = tr(
+                    "{precision}: class maps agree with float32 on {agreement} % of {pixels} check pixels, "
+                    "measured when the copy was written on {on}."
+                ).format(**numbers)
+        elif isinstance(entry, dict):
+            reason = check.get("skipped") or tr("none recorded")
+            text = tr("{precision}: not checked against float32 ({reason}).").format(precision=precision, reason=reason)
+        else:
+            text = tr("{precision}: its card records no precision: it may not be a copy of this model.").format(
+                precision=precision
+            )
+        sizes = self._megabytes(precision), self._megabytes(FLOAT)
+        if None not in sizes:
+            text += " " + tr("File: {size} MB instead of {float_size} MB.").format(size=sizes[0], float_size=sizes[1])
+        return text
+
+    def _megabytes(self, precision: str) -> str | None:
+        try:
+            return f"{self.paths[precision].stat().st_size / 1e6:.1f}"
+        except OSError:
+            return None
 
 
 class AddModelDialog(QDialog):

@@ -20,7 +20,10 @@ from qgis.core import (
     QgsRasterLayer,
 )
 
+from landfuse.backend.models.quantize import quantize_model
+from landfuse.common.precision import variant_path
 from landfuse.plugin.algorithms.base import raster_file
+from landfuse.plugin.algorithms.classify import model_choices
 from landfuse.plugin.styling import class_label, legend_labels
 from tests.plugin.helpers import OPTICAL_BANDS, tiny_card, write_scene, write_tiny_model
 
@@ -290,3 +293,28 @@ def test_raster_destinations_offer_geotiff_only(landfuse_provider):
         parameter = algorithm.parameterDefinition(name)
         assert parameter.supportedOutputRasterLayerExtensions() == ["tif"]
         assert parameter.defaultFileExtension() == "tif"
+
+
+def test_classify_with_precision_int8_runs_the_copy_beside_the_model(inputs, tmp_path):
+    (tmp_path / "models").mkdir()
+    model = write_tiny_model(tmp_path / "models" / "tiny.onnx")
+    quantize_model(model, variant_path(model, "int8"), "int8", windows=1, size=64, check_windows=1, log=print)
+    choices = model_choices(str(model.parent))
+    assert "tiny" in choices and "tiny.int8" not in choices  # the copy is a precision of tiny, not a model
+    results = processing.run(
+        "landfuse:classify", classify_params(inputs, tmp_path, MODEL_FILE=str(model), PRECISION="int8")
+    )
+    report = json.loads(Path(results["REPORT"]).read_text())
+    assert report["model"]["metrics"]["precision"]["precision"] == "int8"
+    assert sum(c["pixels"] for c in report["classes"]) == 64 * 64
+
+
+def test_classify_with_a_precision_that_has_no_copy_says_how_to_make_one(inputs, tmp_path):
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("landfuse:classify")
+    params = classify_params(inputs, tmp_path, PRECISION="fp16")
+    with pytest.raises(
+        QgsProcessingException,
+        match=r"no fp16 copy: there is no tiny\.fp16\.onnx.*quantize .*tiny\.onnx --precision fp16",
+    ):
+        algorithm.processAlgorithm(params, QgsProcessingContext(), QgsProcessingFeedback())
+    assert not any(tmp_path.iterdir())

@@ -9,6 +9,7 @@ from torch import nn
 from landfuse.backend.cli import main
 from landfuse.backend.models.export import onnx_parity, read_card
 from landfuse.backend.models.profiling import count_macs
+from landfuse.backend.models.quantize import precision_of
 from landfuse.backend.models.registry import build_model, default_card
 
 
@@ -74,3 +75,24 @@ def test_export_without_output_path_is_a_clear_error(capsys):
 def test_export_refuses_old_opsets(tmp_path, opset, capsys):
     assert main(["export", "--model", "mit_unet", str(tmp_path / "x.onnx"), "--opset", opset]) == 2
     assert "17" in capsys.readouterr().err
+
+
+def test_export_with_a_precision_writes_the_float_model_and_its_checked_copy(tmp_path, capsys):
+    output = tmp_path / "mit_unet-lite.onnx"
+    small = ["--windows", "1", "--window-size", "64", "--check-windows", "1"]
+    assert main(["export", "--model", "mit_unet", str(output), "--precision", "int8", *small]) == 0
+    copy = tmp_path / "mit_unet-lite.int8.onnx"
+    assert output.is_file() and copy.is_file()
+    assert precision_of(read_card(output)) == "float32"
+    precision = read_card(copy).metrics["precision"]
+    assert precision["precision"] == "int8" and precision["calibration"]["windows"] == 1
+    assert precision["check"]["pixels"] == 64 * 64 and 0.0 <= precision["check"]["agreement"] <= 1.0
+    out = capsys.readouterr().out
+    assert f"wrote {output}" in out and f"wrote {copy}" in out and "class maps agree with the float model" in out
+
+
+def test_export_checks_the_calibration_options_before_exporting(tmp_path, capsys):
+    output = tmp_path / "x.onnx"
+    args = ["export", "--model", "mit_unet", str(output), "--precision", "int8", "--calibration", "a.tif"]
+    assert main(args) == 2
+    assert "two rasters OPTICAL SAR" in capsys.readouterr().err and not output.exists()
