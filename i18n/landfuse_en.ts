@@ -197,6 +197,7 @@ Results in the &lt;b&gt;output folder&lt;/b&gt;: one sub-folder per scene (landc
 &lt;b&gt;Model&lt;/b&gt;: a shipped demonstration model (trained on synthetic data: demonstration only, not for mapping) or a model in the models folder of the LandFuse settings (e.g. one made by "Train from reference data").
 &lt;b&gt;Model file&lt;/b&gt;: a LandFuse model (.onnx with an embedded model card, or a .pt checkpoint); overrides Model.
 &lt;b&gt;Device&lt;/b&gt;: auto (the GPU when usable), cpu or cuda.
+&lt;b&gt;Precision&lt;/b&gt;: float32 runs the model as exported; int8 (smaller, can be faster on CPUs) or fp16 (for GPUs) runs the lower-precision copy written beside the model file by "landfuse quantize" or "landfuse export --precision" (e.g. edc-lite.int8.onnx beside edc-lite.onnx); its card records its agreement with the float32 model.
 &lt;b&gt;Processing extent&lt;/b&gt;: classify only this extent (the map canvas extent, a drawn one, or a layer's), widened to whole pixels of the optical layer; empty = the whole layer. &lt;b&gt;Processing area mask&lt;/b&gt;: polygons (tick &lt;i&gt;Selected features only&lt;/i&gt; to use the selection); pixels outside them are nodata in the map and left out of its areas.
 Advanced: &lt;b&gt;tile size&lt;/b&gt;, &lt;b&gt;overlap&lt;/b&gt; (pixels) and &lt;b&gt;batch size&lt;/b&gt; of the sliding-window inference (empty = the model card's); &lt;b&gt;target CRS&lt;/b&gt; and &lt;b&gt;resolution&lt;/b&gt; (in target CRS units) of the output grid (empty = the optical layer's; the extent is then in the target CRS); &lt;b&gt;SAR unit&lt;/b&gt; of the SAR layer (auto = detected from its values; converted to the unit the model expects).
 
@@ -413,6 +414,11 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (ONNX with its card: bands, normalisa
     </message>
     <message>
         <location filename="../plugin/dock/dock.py"/>
+        <source>Choose a folder for your models first: the trained model is saved there.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/dock.py"/>
         <source>Done in {seconds:.1f} s: results in {folder}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -425,6 +431,11 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (ONNX with its card: bands, normalisa
         <location filename="../plugin/dock/dock.py"/>
         <source>The LandFuse backend did not start. Set it up again to repair it, or choose another backend interpreter in Settings &gt; Options &gt; LandFuse.
 {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/dock.py"/>
+        <source>{path} already exists: give the new model another name, or remove that file first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -559,6 +570,16 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (ONNX with its card: bands, normalisa
     </message>
     <message>
         <location filename="../plugin/dock/model.py"/>
+        <source>Run the model as exported (float32) or a lower-precision copy written beside it with 'landfuse quantize': int8 is smaller and can be faster on CPUs, fp16 is for GPUs.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/model.py"/>
+        <source>float32: the model as exported, full precision.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/model.py"/>
         <source>Add a LandFuse model</source>
         <translation type="unfinished"></translation>
     </message>
@@ -609,12 +630,32 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (ONNX with its card: bands, normalisa
     </message>
     <message>
         <location filename="../plugin/dock/model.py"/>
+        <source>Precision</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/model.py"/>
         <source>Reading the card of {model}…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../plugin/dock/model.py"/>
         <source>Device: {device}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/model.py"/>
+        <source>{precision}: reading the card of {file}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/model.py"/>
+        <source>{precision}: the card of the copy could not be read ({error}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/model.py"/>
+        <source>none recorded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -635,6 +676,41 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (ONNX with its card: bands, normalisa
     <message>
         <location filename="../plugin/dock/model.py"/>
         <source>{path} already exists: remove it, or rename the new model file first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/model.py"/>
+        <source>{precision}: class maps agree with float32 on {agreement} % of {pixels} check pixels, mIoU {difference} points, measured when the copy was written on {on}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/model.py"/>
+        <source>{precision}: class maps agree with float32 on {agreement} % of {pixels} check pixels, measured when the copy was written on {on}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/model.py"/>
+        <source>{precision}: not checked against float32 ({reason}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/model.py"/>
+        <source>{precision}: its card records no precision: it may not be a copy of this model.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/model.py"/>
+        <source>File: {size} MB instead of {float_size} MB.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/model.py"/>
+        <source>{precision} (suggested on a GPU)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/model.py"/>
+        <source>{precision} (suggested on the CPU)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -790,6 +866,226 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (ONNX with its card: bands, normalisa
     <message>
         <location filename="../plugin/dock/run.py"/>
         <source>{model}: {message}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Points or polygons drawn over the optical and SAR layers, each with its class in the class field. A categorized style on that field gives the classes' order, names and colours.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Selected features only</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Train on the selected reference features only.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>The field that holds each feature's class (text or numbers).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>The fusion model to train (see the LandFuse documentation).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>lite: trains in minutes on a CPU</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>paper: the published size, wants a GPU</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>The model's size: lite trains in minutes on a CPU, paper wants a GPU.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source> min</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Training stops when this time is up, or after the epochs, whichever first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>until the time is up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Passes over the reference data; 0: as many as the time budget allows.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>The new model's name: it is saved as &lt;name&gt;.onnx in your models folder, with its training report and curves beside it. Empty: the name shown in grey.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Train</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Train a model on the reference features over the inputs' layers and bands, in the background.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Stop the training; no model is written.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>How far the training is.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Accuracy on the reference features held out from training (whole features, not pixels).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Open the training curves (PNG) or the full training report (JSON).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Reference layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Class field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Architecture</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Variant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Time budget</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Epochs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Model name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>my-landcover</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Choose a reference layer: points or polygons of your classes over the optical layer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Waiting for the backend… (it runs one job at a time)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>No validation: no reference feature was held out.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Show or hide the training panel.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>{train} training, {validation} validation features</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Choose the class field of {layer}: the field that holds each feature's class.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>No feature of {layer} is selected: select reference features, or untick {option}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>The class field {field} of {layer} is empty: fill it in for the reference features, or choose the field that holds the classes.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>No reference feature of {layer} lies over the optical layer {optical}: draw the features over the scene, or choose the reference layer of this area.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Cancelled: no model was written.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>the training failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Done in {seconds:.0f} s: {model}, now selected in the model list.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Validation: overall accuracy {oa:.1f} %, mean IoU {miou:.2f}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Loss and validation curves</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Training report</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>{name}: not validated ({counts})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>{name}: {accuracy:.1f} % ({counts})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -35,6 +35,10 @@ class LandFuseProvider(QgsProcessingProvider):
     def defaultRasterFileExtension(self) -> str:  # noqa: N802 (QGIS's name)
         return "tif"
 
+    def supportedOutputVectorLayerExtensions(self) -> list[str]:  # noqa: N802 (QGIS's name)
+        """The backend writes GeoPackage only (polygons, samples), so vector destinations default to ``.gpkg``."""
+        return ["gpkg"]
+
     def loadAlgorithms(self) -> None:  # noqa: N802 (QGIS's name)
         from .algorithms import all_algorithms
 

@@ -72,6 +72,11 @@ PATH_PARAMS = {
     "classify": ("optical", "sar", "folder", "llm_path") + OUTPUT_PARAMS["classify"],
     "explain": ("report", "metrics", "llm_path") + OUTPUT_PARAMS["explain"],
     "evaluate": ("class_map", "reference", "cloud_mask") + OUTPUT_PARAMS["evaluate"],
+    "train_reference": ("optical", "sar", "references", "mask", "init_encoder") + OUTPUT_PARAMS["train_reference"],
+    "area_input": ("raster", "mask") + OUTPUT_PARAMS["area_input"],
+    "vectorise": ("class_map",) + OUTPUT_PARAMS["vectorise"],
+    "assess": ("class_map", "references") + OUTPUT_PARAMS["assess"],
+    "stratified_sample": ("class_map",) + OUTPUT_PARAMS["stratified_sample"],
     "debug": OUTPUT_PARAMS["debug"],
 }
 MODEL_SUFFIXES = (".onnx", ".pt")

@@ -1,9 +1,9 @@
 """The LandFuse dock: pick an optical and a SAR layer and a model, run, and read the styled result.
 
 The dock is a column of panels, each its own module: ``banner`` (no backend found), ``inputs`` (layers and band
-mapping), ``model`` (model, card, device, model files on demand), ``run`` (results folder, Run/Cancel, progress)
-and ``results`` (explanation, chart). This module is the one place that wires them: a further panel (training,
-say) is built in ``__init__``, placed in ``_panels`` and connected in ``_wire``.
+mapping), ``model`` (model, card, device, model files on demand), ``run`` (results folder, Run/Cancel, progress),
+``results`` (explanation, chart) and ``training`` (train a model from reference features). This module is the one
+place that wires them: a further panel is built in ``__init__``, placed in ``_panels`` and connected in ``_wire``.
 
 The backend worker is not started with QGIS: the dock asks it nothing until the dock is first shown or a run
 starts.
@@ -21,6 +21,7 @@ from qgis.PyQt.QtWidgets import QFileDialog, QScrollArea, QVBoxLayout, QWidget
 
 from .. import settings
 from ..algorithms.classify import DEMO_MODELS, ClassifyAlgorithm
+from ..algorithms.train import TrainAlgorithm
 from ..i18n import tr
 from .banner import BackendBanner, missing_backend
 from .inputs import InputsPanel
@@ -28,6 +29,7 @@ from .model import ModelPanel
 from .outputs import add_result_layers, chosen_folder, default_folder, new_run_folder, output_root, remember_folder
 from .results import ResultsPanel
 from .run import Run, RunPanel
+from .training import TrainingPanel
 
 START_FAILURES = ("[WORKER_START]", "[PROTOCOL]")  # error codes of a backend that cannot run at all
 
@@ -51,12 +53,20 @@ class LandFuseDock(QgsDockWidget):
         self.model_panel = ModelPanel()
         self.run_panel = RunPanel()
         self.results_panel = ResultsPanel()
+        self.training_panel = TrainingPanel()
         self._build()
         self._wire()
         self.refresh_output_folder()
 
     def _panels(self) -> list[QWidget]:
-        return [self.banner, self.inputs_panel, self.model_panel, self.run_panel, self.results_panel]
+        return [
+            self.banner,
+            self.inputs_panel,
+            self.model_panel,
+            self.run_panel,
+            self.results_panel,
+            self.training_panel,
+        ]
 
     def _build(self) -> None:
         body = QWidget()
@@ -77,6 +87,9 @@ class LandFuseDock(QgsDockWidget):
         self.run_panel.cancel_requested.connect(self.cancel_run)
         self.run_panel.finished.connect(self._on_run_finished)
         self.run_panel.folder_chosen.connect(self._on_folder_chosen)
+        self.training_panel.train_requested.connect(self.start_training)
+        self.training_panel.cancel_requested.connect(self.cancel_training)
+        self.training_panel.finished.connect(self._on_training_finished)
         project = self.project
         for changed in (project.fileNameChanged, project.projectSaved, project.cleared, project.readProject):
             changed.connect(self.refresh_output_folder)  # bound method: Qt drops it with the dock
@@ -220,6 +233,57 @@ class LandFuseDock(QgsDockWidget):
         self.run_panel.set_status(status)
         self.scroll.ensureWidgetVisible(self.results_panel)
 
+    # ----------------------------------------------------------------- training
+    def start_training(self) -> None:
+        """Start ``landfuse:train`` on the inputs' layers and bands and the training panel's reference features, in
+        a background task; the model goes to the models folder."""
+        panel = self.training_panel
+        if panel.current is not None:
+            return
+        optical = self.inputs_panel.optical_combo.currentLayer()
+        problem = self.inputs_panel.problem() or panel.problem(optical, self.project)
+        if problem is None and not self.start_backend():
+            problem = tr("Set up the backend first: see the banner at the top of the dock.")
+        if problem:
+            panel.set_status(problem, error=True)
+            return
+        folder = self.model_panel.models_folder()  # the settings' folder, asked once when none is set
+        if folder is None:
+            panel.set_status(tr("Choose a folder for your models first: the trained model is saved there."), error=True)
+            return
+        model = folder / f"{panel.model_name()}.onnx"
+        if model.exists():
+            panel.set_status(
+                tr("{path} already exists: give the new model another name, or remove that file first.").format(
+                    path=model
+                ),
+                error=True,
+            )
+            return
+        panel.start(self._training_parameters(model), model, self.project)
+
+    def _training_parameters(self, model: Path) -> dict:
+        """The inputs panel's layers and bands (its parameter names are the same in ``landfuse:train``), the
+        training panel's choices, the device, and the model with its report and curves beside it."""
+        return {
+            **self.inputs_panel.parameters(),
+            **self.training_panel.parameters(),
+            TrainAlgorithm.DEVICE: settings.load().device,
+            TrainAlgorithm.OUTPUT_MODEL: str(model),
+            TrainAlgorithm.REPORT: str(model.with_suffix(".training.json")),
+            TrainAlgorithm.CURVES: str(model.with_suffix(".training.png")),
+        }
+
+    def cancel_training(self) -> None:
+        """Stop the training: the worker job is cancelled and no model is written."""
+        self.training_panel.cancel()
+
+    def _on_training_finished(self, state: str, _run: Run, results: dict) -> None:
+        if state == "done":
+            self.model_panel.set_model(results[TrainAlgorithm.MODEL_FILE])
+            self.model_panel.refresh_models()
+
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.cancel_run()
+        self.cancel_training()
         super().closeEvent(event)

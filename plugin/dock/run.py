@@ -53,7 +53,8 @@ class RunFeedback(QgsProcessingFeedback):
 
 @dataclass
 class Run:
-    """One classification in flight: everything the task needs kept alive, and where its files go."""
+    """One algorithm in flight (a classification, a training): everything its task needs kept alive, and where
+    its files go."""
 
     task: QgsProcessingAlgRunnerTask
     algorithm: object
@@ -62,6 +63,33 @@ class Run:
     folder: Path
     model: str
     cancelled: bool = False
+
+    def start(self) -> None:
+        """Hand the task to QGIS's task manager (connect the feedback's and the task's signals first)."""
+        QgsApplication.taskManager().addTask(self.task)
+
+    def cancel(self) -> None:
+        """Stop the algorithm: its worker job is cancelled."""
+        self.cancelled = True
+        self.feedback.cancel()
+        self.task.cancel()
+
+    def outcome(self, successful: bool) -> str:
+        """How the run ended, from the task's ``executed(successful, …)``: ``done``, ``cancelled`` or ``failed``."""
+        if successful and not self.cancelled:
+            return "done"
+        return "cancelled" if self.cancelled or self.feedback.isCanceled() else "failed"
+
+
+def prepare_run(algorithm_id: str, params: dict, project: QgsProject, folder: Path, model: str) -> Run:
+    """The Processing algorithm ``algorithm_id`` with ``params`` in a ``QgsProcessingAlgRunnerTask`` (the same code
+    path as the toolbox), not started yet: connect ``run.feedback`` and ``run.task.executed``, then ``run.start()``."""
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById(algorithm_id)
+    context = QgsProcessingContext()
+    context.setProject(project)
+    feedback = RunFeedback()
+    task = QgsProcessingAlgRunnerTask(algorithm, params, context, feedback)
+    return Run(task, algorithm, context, feedback, folder, model)
 
 
 class RunPanel(QWidget):
@@ -133,30 +161,23 @@ class RunPanel(QWidget):
 
     def start(self, params: dict, folder: Path, model: str, project: QgsProject) -> None:
         """Run ``landfuse:classify`` with ``params`` in a background task; its files go to ``folder``."""
-        algorithm = QgsApplication.processingRegistry().createAlgorithmById(ALGORITHM_ID)
-        context = QgsProcessingContext()
-        context.setProject(project)
-        feedback = RunFeedback()
-        feedback.progressChanged.connect(self._on_progress)
-        feedback.message.connect(self._on_message)
-        task = QgsProcessingAlgRunnerTask(algorithm, params, context, feedback)
-        self.current = Run(task, algorithm, context, feedback, folder, model)
-        task.executed.connect(self._on_executed)
+        self.current = prepare_run(ALGORITHM_ID, params, project, folder, model)
+        self.current.feedback.progressChanged.connect(self._on_progress)
+        self.current.feedback.message.connect(self._on_message)
+        self.current.task.executed.connect(self._on_executed)
         self.state = "running"
         self.waiting = True
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setRange(0, 0)  # busy: no word from the worker yet
         self.set_status(tr("Waiting for the backend… (it runs one classification at a time)"))
-        QgsApplication.taskManager().addTask(task)
+        self.current.start()
 
     def cancel(self) -> None:
         """Stop the run: the worker job is cancelled and the run's files are removed."""
         if self.current is not None:
-            self.current.cancelled = True
             self.set_status(tr("Cancelling…"))
-            self.current.feedback.cancel()
-            self.current.task.cancel()
+            self.current.cancel()
 
     def set_status(self, text: str, error: bool = False) -> None:
         self.status_label.setStyleSheet(ERROR_STYLE if error else "")
@@ -186,16 +207,14 @@ class RunPanel(QWidget):
         self.progress.setValue(0)
         if run is None:
             return
-        if successful and not run.cancelled:
-            self.state = "done"
+        self.state = run.outcome(successful)
+        if self.state == "done":
             self.progress.setValue(100)
         else:
             shutil.rmtree(run.folder, ignore_errors=True)
-            if run.cancelled or run.feedback.isCanceled():
-                self.state = "cancelled"
+            if self.state == "cancelled":
                 self.set_status(tr("Cancelled: nothing was written."))
             else:
-                self.state = "failed"
                 message = run.feedback.errors[-1] if run.feedback.errors else tr("the classification failed")
                 self.set_status(message, error=True)
                 QgsMessageLog.logMessage(message, LOG_TAG)

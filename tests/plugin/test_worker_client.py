@@ -299,6 +299,24 @@ def test_relative_paths_resolve_against_the_callers_folder(client, inputs, tmp_p
     assert absolute_paths("model_card", {"model": "m.pt"}, cwd="/data") == {"model": "/data/m.pt"}
 
 
+CHOICES = {"architecture": "claire", "variant": "lite", "device": "cpu", "layer": "land_cover"}  # text, not files
+
+
+def test_the_analyst_operations_file_parameters_are_made_absolute():
+    """Every text parameter of train_reference, area_input, vectorise, assess and stratified_sample names a file,
+    but the few choices; each is resolved against the caller's folder, the choices are sent as they are."""
+    from landfuse.backend.worker.analyst_ops import analyst_operations
+
+    for op, operation in analyst_operations().items():
+        texts = {name for name, param in operation.params.items() if param.kind is str}
+        files = {name: f"in/{name}.file" for name in texts - set(CHOICES)}
+        choices = {name: CHOICES[name] for name in texts & set(CHOICES)}
+        sent = absolute_paths(op, {**files, **choices, "extent": [0.0, 0.0, 1.0, 1.0]}, cwd="/data")
+        expected = {name: f"/data/in/{name}.file" for name in files}
+        assert sent == {**expected, **choices, "extent": [0.0, 0.0, 1.0, 1.0]}, op
+        assert len(files) >= 2, op  # at least an input and an output
+
+
 def test_a_backend_that_cannot_start_is_reported(cache_home, tmp_path):
     with pytest.raises(WorkerError) as error:
         WorkerClient(tmp_path / "no-python").call("ping")
