@@ -484,6 +484,21 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (ONNX with its card: bands, normalisa
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../plugin/dock/jobs.py"/>
+        <source>Cancel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/jobs.py"/>
+        <source>Cancelling…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/jobs.py"/>
+        <source>{model}: {message}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../plugin/dock/model.py"/>
         <source>Model</source>
         <translation type="unfinished"></translation>
@@ -820,7 +835,12 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (ONNX with its card: bands, normalisa
     </message>
     <message>
         <location filename="../plugin/dock/run.py"/>
-        <source>Cancel</source>
+        <source>Results folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/run.py"/>
+        <source>asked at the first run (the project is not saved yet)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -835,22 +855,7 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (ONNX with its card: bands, normalisa
     </message>
     <message>
         <location filename="../plugin/dock/run.py"/>
-        <source>Results folder</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/dock/run.py"/>
-        <source>asked at the first run (the project is not saved yet)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/dock/run.py"/>
         <source>Waiting for the backend… (it runs one classification at a time)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/dock/run.py"/>
-        <source>Cancelling…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -861,11 +866,6 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (ONNX with its card: bands, normalisa
     <message>
         <location filename="../plugin/dock/run.py"/>
         <source>the classification failed</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/dock/run.py"/>
-        <source>{model}: {message}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -945,16 +945,6 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (ONNX with its card: bands, normalisa
     </message>
     <message>
         <location filename="../plugin/dock/training.py"/>
-        <source>Stop the training; no model is written.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/dock/training.py"/>
-        <source>How far the training is.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/dock/training.py"/>
         <source>Accuracy on the reference features held out from training (whole features, not pixels).</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1010,12 +1000,17 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (ONNX with its card: bands, normalisa
     </message>
     <message>
         <location filename="../plugin/dock/training.py"/>
-        <source>Waiting for the backend… (it runs one job at a time)</source>
+        <source>No validation: no reference feature was held out.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../plugin/dock/training.py"/>
-        <source>No validation: no reference feature was held out.</source>
+        <source>Stop the training; no model is written.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>How far the training is.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1026,6 +1021,21 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (ONNX with its card: bands, normalisa
     <message>
         <location filename="../plugin/dock/training.py"/>
         <source>{train} training, {validation} validation features</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Waiting for the backend… (it runs one job at a time)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>Cancelled: no model was written.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock/training.py"/>
+        <source>the training failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1046,16 +1056,6 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (ONNX with its card: bands, normalisa
     <message>
         <location filename="../plugin/dock/training.py"/>
         <source>No reference feature of {layer} lies over the optical layer {optical}: draw the features over the scene, or choose the reference layer of this area.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/dock/training.py"/>
-        <source>Cancelled: no model was written.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/dock/training.py"/>
-        <source>the training failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

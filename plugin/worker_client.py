@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -80,6 +81,11 @@ PATH_PARAMS = {
     "debug": OUTPUT_PARAMS["debug"],
 }
 MODEL_SUFFIXES = (".onnx", ".pt")
+# GDAL names that are not plain paths (read as ``backend/engine/paths.py`` reads them): ``DRIVER:...`` subdatasets
+# (``GPKG:``, ``NETCDF:``, ``HDF5:``, ``SENTINEL2_L2A:`` ...; a single letter is a Windows drive, not a driver) and
+# ``/vsi...`` virtual file systems, of which these continue with a local file (archives, compressed files).
+GDAL_DRIVER_PREFIX = re.compile(r"^([A-Za-z][A-Za-z0-9_]+:)(.+)$")
+LOCAL_ARCHIVE_HANDLERS = ("vsizip", "vsigzip", "vsitar", "vsi7z", "vsirar")
 POLL_S = 0.05
 STDERR_LINES = 40
 # Variables of QGIS's own Python, PROJ and GDAL: the worker's environment brings its own.
@@ -514,20 +520,72 @@ def worker_folder() -> Path:
 
 def absolute_paths(op: str, params: dict, cwd: str | os.PathLike | None = None) -> dict:
     """A copy of ``params`` with its relative file and folder paths made absolute against ``cwd`` (default:
-    the current working folder), as the caller meant them; the worker runs in another folder."""
-
-    def absolute(value: str | os.PathLike) -> str:
-        value = os.fspath(value)
-        return value if os.path.isabs(value) else os.path.join(os.fspath(cwd) if cwd else os.getcwd(), value)
-
+    the current working folder), as the caller meant them; the worker runs in another folder. GDAL names are
+    kept but for their relative local file (see ``absolute_path``)."""
+    folder = os.fspath(cwd) if cwd else os.getcwd()
     resolved = dict(params)
     for name in PATH_PARAMS.get(op, ()):
         if isinstance(params.get(name), (str, os.PathLike)) and os.fspath(params[name]):
-            resolved[name] = absolute(params[name])
+            resolved[name] = absolute_path(params[name], folder)
     model = params.get("model")
-    if op in ("classify", "model_card") and isinstance(model, (str, os.PathLike)) and _is_model_path(absolute(model)):
-        resolved["model"] = absolute(model)
+    model_path = absolute_path(model, folder) if isinstance(model, (str, os.PathLike)) else None
+    if op in ("classify", "model_card") and model_path and _is_model_path(model_path):
+        resolved["model"] = model_path
     return resolved
+
+
+def absolute_path(value: str | os.PathLike, cwd: str) -> str:
+    """``value`` made independent of the working folder: a relative path joined to ``cwd``.
+
+    GDAL names are not joined whole: in ``/vsizip/a.zip/b.tif`` (and the other local archive handlers) the
+    archive's relative path is, in a subdataset name (``GPKG:a.gpkg:table``, ``NETCDF:"a.nc":var``) the file's,
+    when it exists in ``cwd``; remote and in-memory names (``/vsicurl/...``, ``/vsimem/...``) and names whose file
+    cannot be found are kept as they are. A relative file that exists with a colon in its name stays a file.
+    """
+    text = os.fspath(value)
+    if text.startswith("/vsi"):
+        return _absolute_virtual_path(text, cwd)
+    if os.path.isabs(text):
+        return text
+    joined = os.path.join(cwd, text)
+    subdataset = GDAL_DRIVER_PREFIX.match(text)
+    if subdataset is None or os.path.exists(joined):
+        return joined
+    driver, rest = subdataset.groups()
+    return driver + _with_absolute_file(rest, cwd)
+
+
+def _absolute_virtual_path(text: str, cwd: str) -> str:
+    """A ``/vsi...`` name whose local archive's relative path (``/vsizip/a.zip/b.tif``, ``/vsizip/{a.zip}/b.tif``)
+    is joined to ``cwd``; other handlers (``/vsicurl/``, ``/vsis3/``, ``/vsimem/`` ...) kept as they are."""
+    handler, _, rest = text[1:].partition("/")
+    if handler not in LOCAL_ARCHIVE_HANDLERS or not rest:
+        return text
+    if rest.startswith("{") and "}" in rest:
+        end = rest.index("}")
+        return f"/{handler}/{{{absolute_path(rest[1:end], cwd)}{rest[end:]}"
+    return f"/{handler}/{absolute_path(rest, cwd)}"
+
+
+def _with_absolute_file(rest: str, cwd: str) -> str:
+    """The part of a subdataset name after ``DRIVER:``, its file made absolute when it is relative and exists in
+    ``cwd``. The file is the first run of ``:``-separated parts that names one, quotes removed (it may follow an
+    index: ``GTIFF_DIR:2:a.tif``); an absolute file, or none, leaves ``rest`` as it is."""
+    parts = rest.split(":")
+    for start in range(len(parts)):
+        for stop in range(len(parts), start, -1):
+            quoted = ":".join(parts[start:stop])
+            name = quoted.strip('"')
+            if not name:
+                continue
+            if os.path.isabs(name):
+                if os.path.isfile(name):
+                    return rest
+                continue
+            if os.path.isfile(os.path.join(cwd, name)):
+                absolute = quoted.replace(name, os.path.join(cwd, name), 1)
+                return ":".join([*parts[:start], absolute, *parts[stop:]])
+    return rest
 
 
 def _is_model_path(path: str) -> bool:

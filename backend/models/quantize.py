@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import logging
 import os
 import tempfile
@@ -181,12 +182,39 @@ class _Windows:
 
 def prepare_float_graph(source: str | Path, path: Path) -> Path:
     """Write ``source`` ready for quantization to ``path``: weights as initializers (``load_float_graph``),
-    shapes inferred and constants folded by ONNX Runtime's basic optimisations (standard ONNX ops only)."""
+    shapes inferred and constants folded by ONNX Runtime's basic optimisations (standard ONNX ops only), and
+    every node named (``name_unnamed_nodes``), so the nodes kept in float can be told apart by name."""
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    with _quiet_onnxruntime_tools():
-        quant_pre_process(load_float_graph(source), str(path), skip_symbolic_shape=True)
+    # Handed over as a file: from a ModelProto, ONNX Runtime's optimiser gets the initializers as external data
+    # and cannot read the shapes that ``Reshape`` (and the like) take from one.
+    folded = path.with_name(f"{path.stem}.folded{path.suffix}")
+    onnx.save(load_float_graph(source), str(folded))
+    try:
+        with _quiet_onnxruntime_tools():
+            quant_pre_process(str(folded), str(path), skip_symbolic_shape=True)
+    finally:
+        folded.unlink(missing_ok=True)
+    model = onnx.load(str(path))
+    if name_unnamed_nodes(model.graph):
+        onnx.save(model, str(path))
     return path
+
+
+def name_unnamed_nodes(graph: onnx.GraphProto) -> int:
+    """Give each node without a name a unique one (``<op type>_<n>``, e.g. ``Conv_3``); returns how many.
+
+    Quantization leaves nodes in float by name: an empty name would stand for every unnamed node."""
+    taken = {node.name for node in graph.node}
+    numbers = itertools.count()
+    named = 0
+    for node in graph.node:
+        if node.name:
+            continue
+        node.name = next(name for n in numbers if (name := f"{node.op_type}_{n}") not in taken)
+        taken.add(node.name)
+        named += 1
+    return named
 
 
 def quantize_int8(

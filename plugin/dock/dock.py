@@ -25,10 +25,11 @@ from ..algorithms.train import TrainAlgorithm
 from ..i18n import tr
 from .banner import BackendBanner, missing_backend
 from .inputs import InputsPanel
+from .jobs import Run
 from .model import ModelPanel
 from .outputs import add_result_layers, chosen_folder, default_folder, new_run_folder, output_root, remember_folder
 from .results import ResultsPanel
-from .run import Run, RunPanel
+from .run import RunPanel
 from .training import TrainingPanel
 
 START_FAILURES = ("[WORKER_START]", "[PROTOCOL]")  # error codes of a backend that cannot run at all

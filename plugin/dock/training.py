@@ -1,7 +1,7 @@
 """The dock's training panel: train a model from reference points or polygons over the inputs panel's layers.
 
-Training is the Processing algorithm ``landfuse:train``, started like a classification (``run.prepare_run``: a
-background ``QgsProcessingAlgRunnerTask``). The panel holds the reference layer and its class field, the
+Training is the Processing algorithm ``landfuse:train``, started and followed like a classification
+(``jobs.prepare_run`` and ``jobs.JobPanel``). The panel holds the reference layer and its class field, the
 architecture, variant and budget, Train/Cancel, progress, and the training report once done; the dock adds the
 layers and bands of the inputs panel and the model file in the models folder, and selects the new model.
 """
@@ -19,7 +19,6 @@ from qgis.core import (
     QgsCsException,
     QgsFeatureRequest,
     QgsMapLayerProxyModel,
-    QgsMessageLog,
     QgsProcessingFeatureSourceDefinition,
     QgsProject,
     QgsRasterLayer,
@@ -35,7 +34,6 @@ from qgis.PyQt.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QToolButton,
@@ -46,7 +44,7 @@ from qgis.PyQt.QtWidgets import (
 from ..algorithms.train import ARCHITECTURES, DEFAULT_MINUTES, VARIANTS, TrainAlgorithm
 from ..i18n import tr
 from ..provider import PROVIDER_ID
-from .run import ERROR_STYLE, LOG_TAG, Run, prepare_run
+from .jobs import JobPanel, JobTexts, Run, prepare_run
 
 ALGORITHM_ID = f"{PROVIDER_ID}:{TrainAlgorithm.NAME}"
 ARCHITECTURE_NAMES = {"claire": "CLAIRE", "specsar_former": "SpecSAR-Former", "cloudseg": "CloudSeg", "edc": "EDC"}
@@ -55,12 +53,13 @@ MINIMUM_MINUTES = 0.05  # the algorithm's minimum time budget
 UNSAFE_NAME_CHARACTERS = re.compile(r"[^\w.-]+")
 
 
-class TrainingPanel(QgsCollapsibleGroupBox):
-    """Reference layer, class field, architecture, variant and budget; Train/Cancel, progress, status and report.
+class TrainingPanel(JobPanel, QgsCollapsibleGroupBox):
+    """Reference layer, class field, architecture, variant and budget; Train/Cancel, progress, status and report
+    (the job controls of :class:`~.jobs.JobPanel`).
 
-    ``state`` is ``idle``, ``running``, ``done``, ``failed`` or ``cancelled``. ``train_requested`` and
-    ``cancel_requested`` come from the buttons; ``finished(state, run, results)`` is emitted when a training ends
-    (``results``: the algorithm's outputs, with ``MODEL_FILE``, ``REPORT`` and ``CURVES`` when done).
+    ``train_requested`` and ``cancel_requested`` come from the buttons; ``finished(state, run, results)`` is
+    emitted when a training ends (``results``: the algorithm's outputs, with ``MODEL_FILE``, ``REPORT`` and
+    ``CURVES`` when done).
     """
 
     train_requested = pyqtSignal()
@@ -70,9 +69,6 @@ class TrainingPanel(QgsCollapsibleGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(tr("Train from reference data"), parent)
         self.setObjectName("LandFuseTrainingPanel")  # the collapsed state is kept under this name
-        self.state = "idle"
-        self.waiting = False
-        self.current: Run | None = None
         self._build_fields()
         self._build_controls()
         self._layout()
@@ -140,17 +136,16 @@ class TrainingPanel(QgsCollapsibleGroupBox):
             tr("Train a model on the reference features over the inputs' layers and bands, in the background.")
         )
         self.train_button.clicked.connect(self.train_requested)
-        self.cancel_button = QPushButton(tr("Cancel"))
-        self.cancel_button.setToolTip(tr("Stop the training; no model is written."))
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel_requested)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.setToolTip(tr("How far the training is."))
-        self.status_label = QLabel("")
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._build_job_controls(
+            self.train_button,
+            JobTexts(
+                waiting=tr("Waiting for the backend… (it runs one job at a time)"),
+                cancelled=tr("Cancelled: no model was written."),
+                failed=tr("the training failed"),
+            ),
+            cancel_tooltip=tr("Stop the training; no model is written."),
+            progress_tooltip=tr("How far the training is."),
+        )
         self.report_label = QLabel("")
         self.report_label.setWordWrap(True)
         self.report_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -255,64 +250,12 @@ class TrainingPanel(QgsCollapsibleGroupBox):
     # ----------------------------------------------------------------- running
     def start(self, params: dict, model: Path, project: QgsProject) -> None:
         """Run ``landfuse:train`` with ``params`` in a background task; the model is written to ``model``."""
-        self.current = prepare_run(ALGORITHM_ID, params, project, model.parent, model.stem)
-        self.current.feedback.progressChanged.connect(self._on_progress)
-        self.current.feedback.message.connect(self._on_message)
-        self.current.task.executed.connect(self._on_executed)
-        self.state = "running"
-        self.waiting = True
-        self.train_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.progress.setRange(0, 0)  # busy: no word from the worker yet
         self.report_label.setText("")
         self.links_label.setText("")
-        self.set_status(tr("Waiting for the backend… (it runs one job at a time)"))
-        self.current.start()
+        self._start_job(prepare_run(ALGORITHM_ID, params, project, model.parent, model.stem))
 
-    def cancel(self) -> None:
-        """Stop the training: the worker job is cancelled and no model is written."""
-        if self.current is not None:
-            self.set_status(tr("Cancelling…"))
-            self.current.cancel()
-
-    def set_status(self, text: str, error: bool = False) -> None:
-        self.status_label.setStyleSheet(ERROR_STYLE if error else "")
-        self.status_label.setText(text)
-
-    def _started(self) -> None:
-        if self.waiting:
-            self.waiting = False
-            self.progress.setRange(0, 100)
-
-    def _on_progress(self, value: float) -> None:
-        self._started()
-        self.progress.setValue(int(value))
-
-    def _on_message(self, text: str) -> None:
-        self._started()
-        if self.current is not None and not self.current.cancelled:
-            self.set_status(tr("{model}: {message}").format(model=self.current.model, message=text))
-
-    def _on_executed(self, successful: bool, results: dict) -> None:
-        run, self.current = self.current, None
-        self.waiting = False
-        self.train_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-        self.progress.setRange(0, 100)
-        self.progress.setValue(0)
-        if run is None:
-            return
-        self.state = run.outcome(successful)
-        if self.state == "done":
-            self.progress.setValue(100)
-            self.show_report(results)
-        elif self.state == "cancelled":
-            self.set_status(tr("Cancelled: no model was written."))
-        else:
-            message = run.feedback.errors[-1] if run.feedback.errors else tr("the training failed")
-            self.set_status(message, error=True)
-            QgsMessageLog.logMessage(message, LOG_TAG)
-        self.finished.emit(self.state, run, results)
+    def _job_done(self, run: Run, results: dict) -> None:
+        self.show_report(results)
 
     def show_report(self, results: dict) -> None:
         """Show a finished training: where the model is, its validation scores, links to its report and curves."""

@@ -1,4 +1,5 @@
-"""Small real inputs for the plugin tests: GeoTIFFs written with QGIS's GDAL and a tiny ONNX fusion model.
+"""Small real inputs for the plugin tests: GeoTIFFs written with QGIS's GDAL, a tiny ONNX fusion model, reference
+layers over the test scene, and a shown dock.
 
 The model follows the LandFuse ONNX contract (inputs ``optical`` [B,9,H,W] and ``sar`` [B,2,H,W], output
 ``logits`` [B,9,H,W], optionally ``reconstruction``; the card in ``metadata_props``), so the real worker
@@ -7,21 +8,47 @@ runs it exactly like a shipped model.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 from osgeo import gdal, osr
+from qgis.core import (
+    QgsCategorizedSymbolRenderer,
+    QgsFeature,
+    QgsFillSymbol,
+    QgsGeometry,
+    QgsProject,
+    QgsRectangle,
+    QgsRendererCategory,
+    QgsVectorLayer,
+)
 
 from landfuse.common.card import ONNX_METADATA_KEY, BandSpec, ModelCard
 from landfuse.common.classes import load_scheme
+from landfuse.plugin import settings
+from landfuse.plugin.dock import LandFuseDock
 
 OPTICAL_BANDS = ("B2", "B3", "B4", "B5", "B6", "B7", "B8", "B11", "B12")
 SAR_BANDS = ("VV", "VH")
 EPSG = 32633
 ORIGIN = (500000.0, 5100000.0)
+PIXEL = 10.0  # metres, the scene's pixel size
+CLASS_COLOURS = {"water": "#1f78b4", "fields": "#ffdd00"}  # the reference classes' style, in legend order
+CLASS_LABELS = ("Open water", "Fields")
+REFERENCE_BOXES = (  # (row, column) of each 8 x 8 pixel polygon of the 64 x 64 scene, and its class
+    ((2, 2), "water"),
+    ((2, 20), "water"),
+    ((40, 4), "water"),
+    ((10, 44), "fields"),
+    ((30, 30), "fields"),
+    ((50, 50), "fields"),
+)
 
 
 def tiny_card(reconstruction: bool = False, name: str = "tiny") -> ModelCard:
@@ -118,3 +145,63 @@ def write_labels(path: Path, size: int = 64, seed: int = 0) -> Path:
     labels = rng.integers(0, 9, (1, size, size)).astype(np.uint8)
     labels[0, :4, :4] = 255
     return write_raster(path, labels, gdal.GDT_Byte, nodata=255)
+
+
+def pixel_rect(row0: int, col0: int, row1: int, col1: int) -> QgsRectangle:
+    """The rectangle of pixels rows row0..row1-1, cols col0..col1-1 of the 64 x 64 test scene."""
+    return QgsRectangle(
+        ORIGIN[0] + col0 * PIXEL, ORIGIN[1] - row1 * PIXEL, ORIGIN[0] + col1 * PIXEL, ORIGIN[1] - row0 * PIXEL
+    )
+
+
+def memory_layer(kind: str, field: str, features: list[tuple[QgsGeometry, object]], name: str) -> QgsVectorLayer:
+    """A memory layer in the scene's CRS with one attribute, added to the project (for selections by id)."""
+    field_type = "string(20)" if any(isinstance(v, str) for _, v in features) else "integer"
+    layer = QgsVectorLayer(f"{kind}?crs=EPSG:{EPSG}&field={field}:{field_type}", name, "memory")
+    items = []
+    for geometry, value in features:
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(geometry)
+        feature.setAttribute(field, value)
+        items.append(feature)
+    layer.dataProvider().addFeatures(items)
+    QgsProject.instance().addMapLayer(layer)
+    return layer
+
+
+def styled_references(boxes=REFERENCE_BOXES, name: str = "refs") -> QgsVectorLayer:
+    """Polygons of 8 x 8 pixels with their class in ``landuse``, styled by a categorized renderer (legend labels
+    ``CLASS_LABELS`` and colours ``CLASS_COLOURS``), added to the project."""
+    layer = memory_layer(
+        "Polygon", "landuse", [(QgsGeometry.fromRect(pixel_rect(r, c, r + 8, c + 8)), v) for (r, c), v in boxes], name
+    )
+    categories = [
+        QgsRendererCategory(value, QgsFillSymbol.createSimple({"color": colour}), label)
+        for (value, colour), label in zip(CLASS_COLOURS.items(), CLASS_LABELS, strict=True)
+    ]
+    layer.setRenderer(QgsCategorizedSymbolRenderer("landuse", categories))
+    return layer
+
+
+@contextmanager
+def shown_dock(qtbot, models_folder: str, output_folder: str, stop_timeout_ms: int) -> Iterator[LandFuseDock]:
+    """A shown dock with the backend started, ``models_folder`` and ``output_folder`` (``""``: beside the project)
+    in the settings, on the CPU. On leaving, its run and training are cancelled and waited for (up to
+    ``stop_timeout_ms``), the project is cleared and the settings are restored."""
+    before = settings.load()
+    settings.save(dataclasses.replace(before, models_folder=models_folder, output_folder=output_folder, use_gpu=False))
+    widget = LandFuseDock()
+    qtbot.addWidget(widget)
+    widget.show()
+    try:
+        qtbot.waitUntil(lambda: widget.backend_started)
+        yield widget
+        widget.cancel_run()
+        widget.cancel_training()
+        qtbot.waitUntil(
+            lambda: widget.state != "running" and widget.training_panel.current is None, timeout=stop_timeout_ms
+        )
+    finally:
+        QgsProject.instance().removeAllMapLayers()
+        QgsProject.instance().clear()
+        settings.save(before)

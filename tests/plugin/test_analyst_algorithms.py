@@ -11,62 +11,25 @@ import pytest
 from osgeo import gdal
 from qgis.core import (
     QgsApplication,
-    QgsCategorizedSymbolRenderer,
-    QgsFeature,
-    QgsFillSymbol,
     QgsGeometry,
     QgsPointXY,
     QgsProcessingFeatureSourceDefinition,
+    QgsProcessingUtils,
     QgsProject,
-    QgsRectangle,
-    QgsRendererCategory,
     QgsSettings,
+    QgsVectorFileWriter,
     QgsVectorLayer,
 )
 
 from landfuse.backend.runners import read_model_card
 from landfuse.plugin import service, settings
-from tests.plugin.helpers import ORIGIN
-
-PIXEL = 10.0
-CLASS_COLOURS = {"water": "#1f78b4", "fields": "#ffdd00"}
-
-
-def pixel_rect(row0: int, col0: int, row1: int, col1: int) -> QgsRectangle:
-    """The rectangle of pixels rows row0..row1-1, cols col0..col1-1 of the 64 x 64 test scene."""
-    return QgsRectangle(
-        ORIGIN[0] + col0 * PIXEL, ORIGIN[1] - row1 * PIXEL, ORIGIN[0] + col1 * PIXEL, ORIGIN[1] - row0 * PIXEL
-    )
-
-
-def memory_layer(kind: str, field: str, features: list[tuple[QgsGeometry, object]], name: str) -> QgsVectorLayer:
-    """A memory layer in the scene's CRS with one attribute, added to the project (for selections by id)."""
-    field_type = "string(20)" if any(isinstance(v, str) for _, v in features) else "integer"
-    layer = QgsVectorLayer(f"{kind}?crs=EPSG:32633&field={field}:{field_type}", name, "memory")
-    items = []
-    for geometry, value in features:
-        feature = QgsFeature(layer.fields())
-        feature.setGeometry(geometry)
-        feature.setAttribute(field, value)
-        items.append(feature)
-    layer.dataProvider().addFeatures(items)
-    QgsProject.instance().addMapLayer(layer)
-    return layer
+from tests.plugin.helpers import memory_layer, pixel_rect, styled_references
 
 
 @pytest.fixture()
 def reference_layer():
     """Six polygons, three per class, styled by a categorized renderer with legend labels and colours."""
-    boxes = [((2, 2), "water"), ((2, 20), "water"), ((40, 4), "water"), ((10, 44), "fields"), ((30, 30), "fields")]
-    boxes.append(((50, 50), "fields"))
-    layer = memory_layer(
-        "Polygon", "landuse", [(QgsGeometry.fromRect(pixel_rect(r, c, r + 8, c + 8)), v) for (r, c), v in boxes], "refs"
-    )
-    categories = [
-        QgsRendererCategory(value, QgsFillSymbol.createSimple({"color": colour}), label)
-        for (value, colour), label in zip(CLASS_COLOURS.items(), ["Open water", "Fields"], strict=True)
-    ]
-    layer.setRenderer(QgsCategorizedSymbolRenderer("landuse", categories))
+    layer = styled_references()
     yield layer
     QgsProject.instance().removeMapLayer(layer.id())
 
@@ -84,6 +47,22 @@ def models_folder(tmp_path):
 
 def read_band(path) -> np.ndarray:
     return gdal.Open(str(path)).ReadAsArray()
+
+
+def test_vector_destinations_default_to_geopackage_even_where_the_user_prefers_shapefiles(landfuse_provider):
+    """The backend writes GeoPackage only: a temporary or unnamed vector output gets ``.gpkg``, whatever
+    Processing's own default vector format."""
+    key = "Processing/Configuration/DefaultOutputVectorLayerExt"
+    previous = QgsSettings().value(key, -1)
+    QgsSettings().setValue(key, QgsVectorFileWriter.supportedFormatExtensions().index("shp"))
+    try:
+        assert QgsProcessingUtils.defaultVectorExtension() == "shp"  # QGIS's default for other providers
+        registry = QgsApplication.processingRegistry()
+        sample = registry.algorithmById("landfuse:stratified_sample").parameterDefinition("OUTPUT")
+        polygons = registry.algorithmById("landfuse:classify").parameterDefinition("VECTOR")
+        assert sample.defaultFileExtension() == "gpkg" and polygons.defaultFileExtension() == "gpkg"
+    finally:
+        QgsSettings().setValue(key, previous)
 
 
 def test_train_from_a_styled_polygon_layer_gives_a_listed_model(inputs, reference_layer, models_folder, tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import threading
 from pathlib import Path
@@ -26,7 +25,7 @@ from landfuse.plugin.dock import PROJECT_SCOPE, LandFuseDock
 from landfuse.plugin.dock.outputs import chosen_folder
 from landfuse.plugin.styling import class_label, legend_labels
 from tests.paths import SHARED_DATA
-from tests.plugin.helpers import write_raster, write_scene, write_tiny_model
+from tests.plugin.helpers import shown_dock, write_raster, write_scene, write_tiny_model
 
 RUN_TIMEOUT_MS = 90_000
 DEMO_MODEL = "claire-lite"  # shipped in resources/models
@@ -86,22 +85,8 @@ def output_folder(tmp_path) -> str:
 @pytest.fixture()
 def dock(qtbot, scenes, output_folder):
     """A shown dock writing its runs into ``output_folder``, with the test models' folder as models folder."""
-    before = settings.load()
-    prefs = dataclasses.replace(
-        before, output_folder=output_folder, models_folder=str(scenes["tiny"].parent), use_gpu=False
-    )
-    settings.save(prefs)
-    widget = LandFuseDock()
-    qtbot.addWidget(widget)
-    widget.show()
-    qtbot.waitUntil(lambda: widget.backend_started)
-    yield widget
-    widget.cancel_run()
-    qtbot.waitUntil(lambda: widget.state != "running", timeout=RUN_TIMEOUT_MS)
-    project = QgsProject.instance()
-    project.removeAllMapLayers()
-    project.clear()
-    settings.save(before)
+    with shown_dock(qtbot, str(scenes["tiny"].parent), output_folder, RUN_TIMEOUT_MS) as widget:
+        yield widget
 
 
 def choose(dock: LandFuseDock, qtbot, optical: Path, sar: Path, model: str) -> None:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from qgis.core import QgsProject, QgsRasterLayer
 
 from landfuse.backend.models.quantize import quantize_model
 from landfuse.common.precision import variant_path
-from landfuse.plugin import settings
 from landfuse.plugin.dock import LandFuseDock
 from landfuse.plugin.dock.model import PrecisionChoice
-from tests.plugin.helpers import write_scene, write_tiny_model
+from tests.plugin.helpers import shown_dock, write_scene, write_tiny_model
 
 RUN_TIMEOUT_MS = 90_000
 
@@ -28,19 +25,9 @@ def models(tmp_path_factory, landfuse_provider):
 
 @pytest.fixture()
 def dock(qtbot, models, tmp_path):
-    before = settings.load()
-    folder = str(models["float32"].parent)
-    settings.save(dataclasses.replace(before, models_folder=folder, output_folder=str(tmp_path), use_gpu=False))
-    widget = LandFuseDock()
-    qtbot.addWidget(widget)
-    widget.show()
-    qtbot.waitUntil(lambda: widget.backend_started)
-    yield widget
-    widget.cancel_run()
-    qtbot.waitUntil(lambda: widget.state != "running", timeout=RUN_TIMEOUT_MS)
-    QgsProject.instance().removeAllMapLayers()
-    QgsProject.instance().clear()
-    settings.save(before)
+    """A shown dock with the models' folder as models folder, writing its runs into ``tmp_path``."""
+    with shown_dock(qtbot, str(models["float32"].parent), str(tmp_path), RUN_TIMEOUT_MS) as widget:
+        yield widget
 
 
 def wait_for_copies(qtbot, dock: LandFuseDock, model: str) -> None:

@@ -3,80 +3,42 @@ polygon layer in seconds, find the new model selected in the model panel, cancel
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 from qgis.core import (
-    QgsCategorizedSymbolRenderer,
-    QgsFillSymbol,
     QgsGeometry,
     QgsProject,
     QgsRasterLayer,
     QgsRectangle,
-    QgsRendererCategory,
 )
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QApplication
 
 from landfuse.plugin import settings
 from landfuse.plugin.dock import LandFuseDock
-from tests.plugin.helpers import write_scene
+from tests.plugin.helpers import memory_layer, pixel_rect, shown_dock, styled_references, write_scene
 from tests.plugin.host import HostInterface
-from tests.plugin.test_analyst_algorithms import CLASS_COLOURS, memory_layer, pixel_rect
 
 TRAIN_TIMEOUT_MS = 120_000
-BOXES = [  # (row, column) of each 8 x 8 pixel polygon of the 64 x 64 scene, and its class
-    ((2, 2), "water"),
-    ((2, 20), "water"),
-    ((40, 4), "water"),
-    ((10, 44), "fields"),
-    ((30, 30), "fields"),
-    ((50, 50), "fields"),
-]
 
 
 @pytest.fixture()
 def dock(qtbot, tmp_path, landfuse_provider):
     """A shown dock with a 64 x 64 optical + SAR scene chosen, the demo model's card read, and an empty models
     folder; the training panel is expanded."""
-    before = settings.load()
     models = tmp_path / "models"
     models.mkdir()
-    settings.save(
-        dataclasses.replace(before, output_folder=str(tmp_path / "runs"), models_folder=str(models), use_gpu=False)
-    )
-    widget = LandFuseDock()
-    qtbot.addWidget(widget)
-    widget.show()
-    qtbot.waitUntil(lambda: widget.backend_started)
-    optical, sar = write_scene(tmp_path / "scene")
-    layers = QgsRasterLayer(str(optical), "S2"), QgsRasterLayer(str(sar), "S1")
-    QgsProject.instance().addMapLayers(layers)
-    widget.inputs_panel.optical_combo.setLayer(layers[0])
-    widget.inputs_panel.sar_combo.setLayer(layers[1])
-    qtbot.waitUntil(lambda: widget.model_panel.card is not None, timeout=60_000)
-    widget.training_panel.setCollapsed(False)
-    yield widget
-    widget.cancel_training()
-    qtbot.waitUntil(lambda: widget.training_panel.current is None, timeout=TRAIN_TIMEOUT_MS)
-    QgsProject.instance().removeAllMapLayers()
-    QgsProject.instance().clear()
-    settings.save(before)
-
-
-def styled_references(boxes=BOXES, name: str = "refs"):
-    """Polygons of 8 x 8 pixels with their class, styled by a categorized renderer (legend labels, colours)."""
-    layer = memory_layer(
-        "Polygon", "landuse", [(QgsGeometry.fromRect(pixel_rect(r, c, r + 8, c + 8)), v) for (r, c), v in boxes], name
-    )
-    categories = [
-        QgsRendererCategory(value, QgsFillSymbol.createSimple({"color": colour}), label)
-        for (value, colour), label in zip(CLASS_COLOURS.items(), ["Open water", "Fields"], strict=True)
-    ]
-    layer.setRenderer(QgsCategorizedSymbolRenderer("landuse", categories))
-    return layer
+    with shown_dock(qtbot, str(models), str(tmp_path / "runs"), TRAIN_TIMEOUT_MS) as widget:
+        optical, sar = write_scene(tmp_path / "scene")
+        layers = QgsRasterLayer(str(optical), "S2"), QgsRasterLayer(str(sar), "S1")
+        QgsProject.instance().addMapLayers(layers)
+        widget.inputs_panel.optical_combo.setLayer(layers[0])
+        widget.inputs_panel.sar_combo.setLayer(layers[1])
+        qtbot.waitUntil(lambda: widget.model_panel.card is not None, timeout=60_000)
+        widget.training_panel.setCollapsed(False)
+        yield widget
 
 
 def choose_references(dock: LandFuseDock, layer) -> None:

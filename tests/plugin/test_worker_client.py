@@ -7,14 +7,23 @@ import signal
 import sys
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
+import rasterio.shutil
 
+from landfuse.backend.engine.paths import input_file
 from landfuse.common.protocol import PROTOCOL_VERSION, ErrorCode, temporary_path, user_cache_dir
-from landfuse.plugin.worker_client import WorkerClient, WorkerError, absolute_paths, worker_environment
+from landfuse.plugin.worker_client import (
+    GDAL_DRIVER_PREFIX,
+    WorkerClient,
+    WorkerError,
+    absolute_paths,
+    worker_environment,
+)
 from tests.backend.engine.helpers import export_onnx, tiny_card, tiny_module, write_optical, write_sar
 from tests.backend.worker.helpers import write_tiny_llama
 from tests.paths import REPO_ROOT
@@ -315,6 +324,48 @@ def test_the_analyst_operations_file_parameters_are_made_absolute():
         expected = {name: f"/data/in/{name}.file" for name in files}
         assert sent == {**expected, **choices, "extent": [0.0, 0.0, 1.0, 1.0]}, op
         assert len(files) >= 2, op  # at least an input and an output
+
+
+def test_gdal_names_keep_their_form_and_only_their_relative_file_is_made_absolute(tmp_path):
+    """Subdatasets and /vsi names are not joined whole to the caller's folder: only the local file inside them is
+    (when it is there), so the worker's GDAL opens what the caller meant from its own folder, and the backend finds
+    the same input file; remote, in-memory and absolute names and files it cannot find are sent as they are."""
+    tif = write_optical(tmp_path / "scene.tif", 16, 16, bands=1)
+    rasterio.shutil.copy(tif, tmp_path / "scene.gpkg", driver="GPKG", RASTER_TABLE="OPTICAL")
+    rasterio.shutil.copy(tif, tmp_path / "scene.nc", driver="netCDF")
+    with zipfile.ZipFile(tmp_path / "scenes.zip", "w") as archive:
+        archive.write(tif, "s2/scene.tif")
+    (tmp_path / "ab:c.tif").write_bytes(tif.read_bytes())  # a file whose name looks like a subdataset
+    (tmp_path / "S2").mkdir()
+    (tmp_path / "S2" / "MTD_MSIL2A.xml").write_text("<Level-2A_User_Product/>")
+    folder = str(tmp_path)
+    opened = {  # sent -> (resolved, the local file GDAL reads)
+        'NETCDF:"scene.nc":Band1': (f'NETCDF:"{folder}/scene.nc":Band1', "scene.nc"),
+        "GPKG:scene.gpkg:OPTICAL": (f"GPKG:{folder}/scene.gpkg:OPTICAL", "scene.gpkg"),
+        "/vsizip/scenes.zip/s2/scene.tif": (f"/vsizip/{folder}/scenes.zip/s2/scene.tif", "scenes.zip"),
+        "/vsizip/{scenes.zip}/s2/scene.tif": (f"/vsizip/{{{folder}/scenes.zip}}/s2/scene.tif", "scenes.zip"),
+        "ab:c.tif": (f"{folder}/ab:c.tif", "ab:c.tif"),
+    }
+    named = {
+        "SENTINEL2_L2A:S2/MTD_MSIL2A.xml:10m:EPSG_32633": f"SENTINEL2_L2A:{folder}/S2/MTD_MSIL2A.xml:10m:EPSG_32633",
+        f"GPKG:{folder}/scene.gpkg:OPTICAL": f"GPKG:{folder}/scene.gpkg:OPTICAL",
+        'HDF5:"missing.h5"://reflectance': 'HDF5:"missing.h5"://reflectance',
+        "/vsicurl/https://example.org/scene.tif": "/vsicurl/https://example.org/scene.tif",
+        "/vsimem/scene.tif": "/vsimem/scene.tif",
+        "/vsizip//vsicurl/https://example.org/scenes.zip/scene.tif": (
+            "/vsizip//vsicurl/https://example.org/scenes.zip/scene.tif"
+        ),
+        "scene.tif": f"{folder}/scene.tif",
+    }
+    expected = {name: resolved for name, (resolved, _) in opened.items()} | named
+    for name, resolved in expected.items():
+        assert absolute_paths("area_input", {"raster": name}, cwd=folder) == {"raster": resolved}, name
+    assert os.getcwd() != folder  # the resolved names open from another folder, like the worker's
+    for resolved, file in opened.values():
+        with rasterio.open(resolved) as dataset:
+            assert dataset.read(1).shape == (16, 16), resolved
+        assert input_file(resolved) == tmp_path / file, resolved
+    assert GDAL_DRIVER_PREFIX.match("C:/data/scene.tif") is None  # a Windows drive, not a driver
 
 
 def test_a_backend_that_cannot_start_is_reported(cache_home, tmp_path):

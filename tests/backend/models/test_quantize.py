@@ -1,11 +1,14 @@
 """int8 and float16 copies of a bundled lite model: through the real engine, parity, card kept, commands."""
 
 import json
+from collections import Counter
 
 import numpy as np
 import onnx
+import onnxruntime
 import pytest
 import rasterio
+from onnx import helper, numpy_helper
 
 from landfuse.backend.cli import main
 from landfuse.backend.data import generate_scene
@@ -14,7 +17,7 @@ from landfuse.backend.engine import ClassifyOptions, classify
 from landfuse.backend.engine.normalise import Normaliser
 from landfuse.backend.errors import BadParamsError, BandError
 from landfuse.backend.models.calibration import raster_windows, synthetic_windows
-from landfuse.backend.models.quantize import precision_of, quantize_model
+from landfuse.backend.models.quantize import precision_of, prepare_float_graph, quantize_int8, quantize_model
 from landfuse.backend.models.registry import default_card
 from landfuse.backend.runners import BUNDLED_MODELS, OnnxRunner, read_model_card
 from landfuse.common.card import BandSpec
@@ -162,3 +165,87 @@ def test_quantize_command_explains_a_wrong_calibration_source(folder, capsys):
     assert main(args) == 2
     assert "'synthetic' or two rasters OPTICAL SAR" in capsys.readouterr().err
     assert not (folder / "x.onnx").exists()
+
+
+def unnamed_fusion_graph(path):
+    """A 16 x 16 px fusion graph whose nodes have no names: concatenated inputs, a first convolution, two inner
+    ones around an attention block (two activation x activation products), and a last one writing ``logits``."""
+    rng = np.random.default_rng(0)
+
+    def weight(name, *shape):
+        values = rng.standard_normal(shape) / np.sqrt(np.prod(shape[1:]))
+        return numpy_helper.from_array(values.astype(np.float32), name)
+
+    node = helper.make_node  # no name= : each node's name is empty
+    nodes = [
+        node("Concat", ["optical", "sar"], ["stacked"], axis=1),
+        node("Conv", ["stacked", "w_first"], ["c0"], pads=[1, 1, 1, 1]),
+        node("Relu", ["c0"], ["r0"]),
+        node("Conv", ["r0", "w_inner1"], ["c1"], pads=[1, 1, 1, 1]),
+        node("Relu", ["c1"], ["r1"]),
+        node("Reshape", ["r1", "tokens"], ["t"]),
+        node("Transpose", ["t"], ["t_t"], perm=[0, 2, 1]),
+        node("MatMul", ["t", "t_t"], ["scores"]),
+        node("Softmax", ["scores"], ["attention"], axis=-1),
+        node("MatMul", ["attention", "t"], ["mixed"]),
+        node("Reshape", ["mixed", "grid"], ["m"]),
+        node("Conv", ["m", "w_inner2"], ["c2"], pads=[1, 1, 1, 1]),
+        node("Relu", ["c2"], ["r2"]),
+        node("Conv", ["r2", "w_last"], ["logits"]),
+    ]
+    initializers = [
+        weight("w_first", 8, 5, 3, 3),
+        weight("w_inner1", 8, 8, 3, 3),
+        weight("w_inner2", 8, 8, 3, 3),
+        weight("w_last", 3, 8, 1, 1),
+        numpy_helper.from_array(np.array([1, 8, 256], dtype=np.int64), "tokens"),
+        numpy_helper.from_array(np.array([1, 8, 16, 16], dtype=np.int64), "grid"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "unnamed",
+        [
+            helper.make_tensor_value_info("optical", onnx.TensorProto.FLOAT, [1, 3, 16, 16]),
+            helper.make_tensor_value_info("sar", onnx.TensorProto.FLOAT, [1, 2, 16, 16]),
+        ],
+        [helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, [1, 3, 16, 16])],
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def test_a_graph_of_unnamed_nodes_is_quantized_but_for_its_edges_and_attention(tmp_path):
+    """Nodes are kept in float by name: unnamed nodes are named first, so only the edges and the attention
+    products stay float and the inner convolutions get int8 weights and activations."""
+    source = unnamed_fusion_graph(tmp_path / "unnamed.onnx")
+    assert {n.name for n in onnx.load(str(source)).graph.node} == {""}
+    rng = np.random.default_rng(1)
+    windows = [
+        {"optical": rng.random((1, 3, 16, 16), np.float32), "sar": rng.random((1, 2, 16, 16), np.float32)}
+        for _ in range(2)
+    ]
+    prepared = prepare_float_graph(source, tmp_path / "float.onnx")
+    entry = quantize_int8(prepared, tmp_path / "unnamed.int8.onnx", windows)
+
+    kept = entry["kept_float"]
+    edges = kept["first_convolutions"] + kept["last_convolutions"]
+    assert len(edges) == len(set(edges)) == 2 and all(edges) and kept["attention_products"] == 2
+    assert entry["quantized_ops"] == {"Conv": 4, "MatMul": 2} and entry["quantized_share"] == pytest.approx(1 / 3)
+    graph = onnx.load(str(tmp_path / "unnamed.int8.onnx")).graph
+    ops = Counter(n.op_type for n in graph.node)
+    assert ops["QuantizeLinear"] > 0 and ops["DequantizeLinear"] > 0
+    producers = {output: n for n in graph.node for output in n.output}
+    quantized = [
+        n.name
+        for n in graph.node
+        if n.op_type in ("Conv", "MatMul")
+        and all(getattr(producers.get(name), "op_type", "") == "DequantizeLinear" for name in n.input[:2])
+    ]
+    assert len(quantized) == 2 and not set(quantized) & set(edges)  # the two inner convolutions
+    session = onnxruntime.InferenceSession(str(tmp_path / "unnamed.int8.onnx"), providers=["CPUExecutionProvider"])
+    logits = session.run(None, windows[0])[0]
+    assert logits.shape == (1, 3, 16, 16) and np.isfinite(logits).all()
