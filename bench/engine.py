@@ -8,8 +8,13 @@ Writes ``bench/results/engine.json``:
 - ``memory``: peak RSS of ``classify`` at 2048 x 2048 and 16384 x 16384 with a tiny model, each in a
   fresh process, on tiled GeoTIFFs written strip by strip (goal: growth <= 1.2x).
 - ``onnx_vs_torch``: seconds per window for the same model and windows on both runners.
+- ``tile_512``: the engine around a model that uses every core (a 1.9 M-parameter U-Net at 512 px, 15 %
+  overlap): its overhead in ms per window (goal <= 15) and CPU ms per window, the cost of resampling a
+  20 m SAR raster, and peak memory at batch 1 and 4 (goal: batch 4 adds no more than the pipeline's
+  own buffers of the larger batch).
 
-Run: ``python -m landfuse.bench engine`` (or ``python -m landfuse.bench.engine``).
+Run: ``python -m landfuse.bench engine`` (or ``python -m landfuse.bench.engine [SECTION ...]`` to run some
+sections and keep the others from the previous file).
 """
 
 from __future__ import annotations
@@ -226,7 +231,7 @@ def tile_512(folder: Path) -> dict:
         )
         for batch in (1, 4)
     }
-    window_mib = 4 * tile * tile * (6 + 5) / 2**20  # one window's inputs (6 bands) and probabilities (5 classes)
+    buffers = {batch: pipeline_buffers_mib(batch, tile, bands=6, classes=5) for batch in (1, 4)}
     return {
         "model": "U-Net, 1.9 M parameters (bench/unet.py), random weights, ONNX Runtime on every core",
         "raster": f"{size}x{size}, optical 4 bands and SAR 2 bands on one 10 m grid",
@@ -242,10 +247,20 @@ def tile_512(folder: Path) -> dict:
         "peak_memory": {
             **memory,
             "batch_4_minus_batch_1_mib": memory["batch_4"]["peak_rss_mib"] - memory["batch_1"]["peak_rss_mib"],
-            "one_window_buffers_mib": window_mib,
-            "goal": "batch 4 <= batch 1 + the buffers of the batch and its queues (about 3 batches of windows)",
+            "pipeline_buffers_mib": {f"batch_{batch}": mib for batch, mib in buffers.items()},
+            "goal": "batch 4 <= batch 1 + (pipeline buffers at batch 4 - at batch 1)",
         },
     }
+
+
+def pipeline_buffers_mib(batch: int, tile: int, bands: int, classes: int, queue_size: int = 2) -> float:
+    """The most memory (MiB) the pipeline's own window buffers hold at ``batch``: model inputs queued for the
+    model (``queue_size`` batches), the batch being gathered and its stacked copy; model outputs of the batch
+    run, the ``queue_size`` batches waiting for the blender and the one it blends (float32, tile x tile)."""
+    window = 4 * tile * tile / 2**20
+    inputs = (queue_size * batch + 2 * batch) * bands * window
+    outputs = (batch + queue_size * batch + batch) * classes * window
+    return inputs + outputs
 
 
 def _tile_512_memory_child(spec: dict) -> dict:
@@ -344,19 +359,23 @@ def memory(folder: Path) -> dict:
     }
 
 
-def main() -> dict:
-    """Run all engine measurements and write ``bench/results/engine.json``."""
+SECTIONS = {"memory": memory, "efficiency": efficiency, "tile_512": tile_512}
+
+
+def main(sections: list[str] | None = None) -> dict:
+    """Run the engine measurements (all, or the ``sections`` named) and write ``bench/results/engine.json``,
+    keeping the sections not run from the file's previous contents."""
+    unknown = set(sections or ()) - set(SECTIONS)
+    if unknown:
+        raise SystemExit(f"unknown section {', '.join(sorted(unknown))}: expected some of {', '.join(SECTIONS)}")
+    result = json.loads(RESULTS.read_text()) if sections and RESULTS.is_file() else {}
+    result["machine"] = _machine()
     with tempfile.TemporaryDirectory(prefix="landfuse-bench-") as tmp:
-        folder = Path(tmp)
-        for part in ("eff", "mem", "512"):
-            (folder / part).mkdir()
-        result = {
-            "machine": _machine(),
-            "memory": memory(folder / "mem"),
-            "efficiency": efficiency(folder / "eff"),
-            "tile_512": tile_512(folder / "512"),
-        }
-    result["onnx_vs_torch"] = result["efficiency"].pop("onnx_vs_torch")
+        for name in sections or SECTIONS:
+            (Path(tmp) / name).mkdir()
+            result[name] = SECTIONS[name](Path(tmp) / name)
+    if "onnx_vs_torch" in result.get("efficiency", {}):
+        result["onnx_vs_torch"] = result["efficiency"].pop("onnx_vs_torch")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     return result
@@ -368,4 +387,4 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] in CHILDREN:
         print(json.dumps(CHILDREN[sys.argv[1]](json.loads(sys.argv[2]))))
     else:
-        print(json.dumps(main(), indent=2))
+        print(json.dumps(main(sys.argv[1:]), indent=2))
