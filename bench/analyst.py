@@ -8,9 +8,11 @@ two halves:
    land, a pixel away from their edges. Made from the hand label: its water patches and, in blocks of 32
    pixels, the largest dry-land patch, both shrunk by one pixel; ``WATER_POLYGONS`` and ``LAND_POLYGONS``
    of them drawn at random (seeded).
-2. **Training** a lite model of each architecture (the ``landfuse:train`` backend) on the CPU, one thread,
-   for ``EPOCHS`` epochs (a few minutes each), on the Sentinel-2 bands an analyst maps water with (``OPTICAL_BANDS``:
-   visible, NIR and SWIR; the atmospheric bands B1, B9 and B10 left out) and both Sentinel-1 bands.
+2. **Training** a lite model of each architecture (the ``landfuse:train`` backend, its default options: the
+   full-resolution refinement of the logits, the weights at the end of the budget kept) on the CPU, one
+   thread, for ``EPOCHS`` epochs (a few minutes each), on the Sentinel-2 bands an analyst maps water with
+   (``OPTICAL_BANDS``: visible, NIR and SWIR; the atmospheric bands B1, B9 and B10 left out) and both
+   Sentinel-1 bands.
 3. **Map of the right half** (the engine with the half as processing extent) and its water IoU against
    the hand label of the right half (label no-data left out).
 4. **Assessment** as an analyst would: a stratified random sample of the map (``stratified_sample``,
@@ -203,6 +205,10 @@ def run_architecture(architecture: str, folder: Path, references: Path, label, t
         "train_seconds": round(train_seconds, 1),
         "epochs": training["epochs"],
         "iterations": training["iterations"],
+        "weights_kept": training["keep"],
+        "exported_epoch": training["exported_epoch"],
+        "best_validation_epoch": training["best_epoch"],
+        "refined": training["refined"],
         "validation_on_held_out_polygons": {
             "oa": training["validation"]["oa"] if training["validation"] else None,
             "miou": training["validation"]["miou"] if training["validation"] else None,

@@ -4,8 +4,11 @@
 to the data (band names from the rasters' band descriptions; normalisation from the training windows:
 0.5-99.5 percentile clip, then mean and standard deviation; SAR unit detected from its values; classes,
 names and colours from the reference layer), trains any registered architecture and variant with its
-own loss (``training.objectives``) and optimiser family (``training.schedules``), and exports the best
-epoch by validation mIoU to ONNX with the card inside.
+own loss (``training.objectives``) and optimiser family (``training.schedules``), by default with a
+full-resolution refinement of its logits (``refine``), and exports the weights at the end of the budget
+to ONNX with the card inside (``keep="best"``: those of the epoch with the best validation mIoU instead).
+The held-out features lie inside clear areas, as the training ones do: their scores peak within the first
+epochs and say little about the map between the features, which the last weights map better.
 
 Schedule: linear warm-up over ``WARMUP_ITERATIONS``, then the rate decays linearly to zero over the
 budget: iterations for an epoch budget (repeatable: same seed, same model on the same device), elapsed
@@ -46,6 +49,7 @@ from ..training.objectives import objective_for
 from ..training.schedules import OptimiserSettings, make_optimiser, parameter_groups, reference_settings, set_rates
 from .area import area_window, check_mask
 from .references import NO_LABEL, Reference, ReferenceClass, class_ids, class_table, read_references
+from .refine import Refined
 from .samples import (
     BandSelection,
     WindowReader,
@@ -61,6 +65,8 @@ Progress = Callable[[float, str], None]
 WARMUP_ITERATIONS = 10
 MIN_ITERATIONS_PER_EPOCH = 4
 DEFAULT_TIME_BUDGET_S = 300.0
+KEEP = ("last", "best")
+REFINED_NOTE = " with its logits refined at full resolution (convolutions on bands and logits) trained by"
 READING_SHARE, TRAINING_SHARE = 0.1, 0.85  # progress bar: reading windows, training; the rest exports
 
 
@@ -72,7 +78,10 @@ class TrainOptions:
         move around each feature (default a quarter of ``window``); holdout: share of each class's
         features kept for validation; point_radius: a point labels a square of ``2 r + 1`` pixels;
         lr: base rate (default: ``default_lr``); threads: torch CPU threads
-        for the run (0: torch's default); max_windows: bound on the training windows held in memory.
+        for the run (0: torch's default); max_windows: bound on the training windows held in memory;
+        keep: the weights exported, ``"last"`` (the end of the budget) or ``"best"`` (the epoch of the best
+        validation mIoU); refine: train and export the model with a full-resolution refinement of its logits
+        (``refine.Refined``; the architecture itself is not changed).
     """
 
     architecture: str = "claire"
@@ -90,6 +99,8 @@ class TrainOptions:
     init_encoder: str | None = None
     threads: int = 0
     max_windows: int = 512
+    keep: str = "last"
+    refine: bool = True
 
     def budget(self) -> tuple[int | None, float | None]:
         """(epochs, seconds): the limits of the run."""
@@ -165,7 +176,7 @@ def train_from_references(
         run.train()
         say(READING_SHARE + TRAINING_SHARE, "exporting the model to ONNX")
         card = run.final_card()
-        model = run.best_model()
+        model = run.exported_model()
         export_onnx(model.cpu().eval(), card, output)
     finally:
         torch.set_num_threads(previous_threads)
@@ -192,6 +203,8 @@ def load_training_data(
     stop: Callable[[], bool] = lambda: False,
 ) -> TrainingData:
     """Read the references and the windows around them, split by feature, and fit the card to the data."""
+    if options.keep not in KEEP:
+        raise BadParamsError(f"keep must be one of {', '.join(KEEP)}, got {options.keep!r}")
     references = read_references(references_path)
     mask = read_references(mask, "mask", with_class=False) if mask else []
     check_mask(mask)
@@ -238,6 +251,8 @@ def load_training_data(
     sar_specs = band_specs(sar_selection.names, sar_unit, band_statistics(train_windows, "sar"))
     kind = "points" if references[0].is_point else "polygons"
     card = _card(base_card, optical_specs, sar_specs, table, grid, len(train_refs), len(val_refs), kind, optical, sar)
+    if options.refine:
+        card = dataclasses.replace(card, description=card.description.replace(" trained by", REFINED_NOTE, 1))
     counts = np.bincount(train_ids, minlength=len(table)), np.bincount(val_ids, minlength=len(table))
     return TrainingData(
         train=finished_samples(train_windows, optical_specs, sar_specs),
@@ -297,6 +312,15 @@ def _card(card, optical_specs, sar_specs, table, grid, train_count, val_count, k
     )
 
 
+def labelled_pixels(samples: Sequence, num_classes: int) -> np.ndarray:
+    """``int64 [K]``: labelled pixels per class in ``samples`` (255, no label, not counted)."""
+    counts = np.zeros(num_classes, np.int64)
+    for sample in samples:
+        ids = sample.label[sample.label < num_classes]
+        counts += np.bincount(ids.ravel(), minlength=num_classes)[:num_classes]
+    return counts
+
+
 def default_lr(optimiser: str, variant: str) -> float:
     """Base rate of a short run: 2e-3 for AdamW (SegFormer family) and 5e-4 for Adam (CloudSeg, EDC, which
     diverge at the higher rate) on lite variants; 3e-4 on the paper sizes."""
@@ -306,18 +330,22 @@ def default_lr(optimiser: str, variant: str) -> float:
 
 
 class _Run:
-    """One training run: model, optimiser, budget, history and the best weights so far."""
+    """One training run: model, optimiser, budget, history, the best epoch and the weights to export."""
 
     def __init__(self, data: TrainingData, options: TrainOptions, say: Progress, stop: Callable[[], bool]) -> None:
         self.data, self.options, self.say, self.stop = data, options, say, stop
         self.card = data.card
         self.device = pick_device(options.device)
         torch.manual_seed(options.seed)
-        self.model = build_model(self.card).to(self.device)
+        model = build_model(self.card)
         if options.init_encoder:
             from ..models.pretrained import init_encoders, read_mit_weights
 
-            init_encoders(self.model, read_mit_weights(options.init_encoder), Path(options.init_encoder).name)
+            init_encoders(model, read_mit_weights(options.init_encoder), Path(options.init_encoder).name)
+        if options.refine:
+            channels = len(self.card.optical_bands) + len(self.card.sar_bands)
+            model = Refined(model, channels, self.card.num_classes)
+        self.model = model.to(self.device)
         reference = reference_settings(self.card.architecture)
         lr = options.lr or default_lr(reference.optimiser, self.card.variant)
         self.settings = OptimiserSettings(reference.optimiser, lr, reference.weight_decay, "constant")
@@ -328,6 +356,7 @@ class _Run:
         self.best_scores: dict | None = None
         self.best_epoch = 0
         self.best_miou = -math.inf
+        self.last_scores: dict | None = None
         self.iterations = 0
         self.stopped_by = ""
 
@@ -392,11 +421,12 @@ class _Run:
         if scores is not None:
             record["validation"] = {"oa": scores["oa"], "miou": scores["miou"]}
         self.history.append(record)
+        self.last_scores = scores
         miou = scores["miou"] if scores is not None and scores["miou"] is not None else -math.inf
-        if self.best_state is None or miou >= self.best_miou:
-            self.best_miou, self.best_epoch = miou, epoch
-            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
-            self.best_scores = scores
+        if self.best_epoch == 0 or miou >= self.best_miou:
+            self.best_miou, self.best_epoch, self.best_scores = miou, epoch, scores
+            if self.options.keep == "best":
+                self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
 
     def validate(self) -> dict | None:
         """LandFuse metrics of the model on the validation windows (None without validation features)."""
@@ -409,21 +439,31 @@ class _Run:
             matrix += confusion_matrix(sample.label, probabilities.argmax(axis=0), self.card.num_classes)
         return metrics_from_confusion(matrix, self.card.classes)
 
-    def best_model(self) -> torch.nn.Module:
-        if self.best_state is None:
+    @property
+    def exported_epoch(self) -> int:
+        return self.best_epoch if self.options.keep == "best" else len(self.history)
+
+    @property
+    def exported_scores(self) -> dict | None:
+        return self.best_scores if self.options.keep == "best" else self.last_scores
+
+    def exported_model(self) -> torch.nn.Module:
+        """The weights ``options.keep`` names: those at the end of the budget or of the best epoch."""
+        if not self.history:
             raise BadParamsError("the budget ended before one training step: give more time or epochs")
         model = copy.deepcopy(self.model)
-        model.load_state_dict(self.best_state)
+        if self.options.keep == "best":
+            model.load_state_dict(self.best_state)
         return model
 
     def final_card(self) -> ModelCard:
-        scores = self.best_scores
+        scores = self.exported_scores
         if scores is None:
             return self.card
         validation = {
             "oa": scores["oa"],
             "miou": scores["miou"],
-            "epoch": self.best_epoch,
+            "epoch": self.exported_epoch,
             "per_class_accuracy": {entry["name"]: entry["recall"] for entry in scores["per_class"]},
             "pixels": scores["pixels"],
             "features": int(self.data.validation_features.sum()),
@@ -433,14 +473,10 @@ class _Run:
 
 def training_report(data: TrainingData, run: _Run, card: ModelCard, seconds: float) -> dict:
     """The training report: model card, budget, reference counts, per-class validation scores, history."""
-    scores = run.best_scores
+    scores = run.exported_scores
     per_class = {entry["id"]: entry for entry in (scores or {}).get("per_class", [])}
-    train_pixels = np.zeros(card.num_classes, np.int64)
-    validation_pixels = np.zeros(card.num_classes, np.int64)
-    for samples, counts in ((data.train, train_pixels), (data.validation, validation_pixels)):
-        for sample in samples:
-            ids = sample.label[sample.label < card.num_classes]
-            counts += np.bincount(ids.ravel(), minlength=card.num_classes)[: card.num_classes]
+    train_pixels = labelled_pixels(data.train, card.num_classes)
+    validation_pixels = labelled_pixels(data.validation, card.num_classes)
     classes = []
     for class_id, (entry, spec) in enumerate(zip(data.classes, card.classes, strict=True)):
         scored = per_class.get(class_id, {})
@@ -468,6 +504,9 @@ def training_report(data: TrainingData, run: _Run, card: ModelCard, seconds: flo
         "epochs": len(run.history),
         "iterations": run.iterations,
         "best_epoch": run.best_epoch,
+        "exported_epoch": run.exported_epoch,
+        "keep": run.options.keep,
+        "refined": run.options.refine,
         "reference": {
             "kind": data.kind,
             "train_features": int(data.train_features.sum()),

@@ -7,8 +7,15 @@ import json
 import numpy as np
 import pytest
 import rasterio
+import torch
 
-from landfuse.backend.analyst.train import TrainOptions, load_training_data, train_from_references
+from landfuse.backend.analyst.refine import Refined
+from landfuse.backend.analyst.train import (
+    TrainOptions,
+    labelled_pixels,
+    load_training_data,
+    train_from_references,
+)
 from landfuse.backend.engine import ClassifyOptions, classify
 from landfuse.backend.errors import BadParamsError
 from landfuse.backend.runners import read_model_card
@@ -78,7 +85,8 @@ def test_a_short_run_exports_a_model_that_maps_the_water(scene):
     assert json.loads((folder / "training.json").read_text())["iterations"] == report["iterations"]
     assert (folder / "curves.png").read_bytes()[:4] == b"\x89PNG"
     card = read_model_card(folder / "ponds.onnx")
-    assert card.metrics["validation_on_held_out_features"]["epoch"] == report["best_epoch"]
+    assert card.metrics["validation_on_held_out_features"]["epoch"] == report["exported_epoch"] == report["epochs"]
+    assert report["keep"] == "last" and report["refined"] and "refined at full resolution" in card.description
     assert [c["name"] for c in report["classes"]] == ["Dry land", "Water"]
     assert all(c["validation_accuracy"] is not None for c in report["classes"])
     classify(
@@ -101,3 +109,49 @@ def test_points_and_a_mask_limit_what_is_learnt(scene):
     assert data.kind == "points" and data.train_features.tolist() == [1, 1] and data.outside_area == 2
     labelled = sum(int((s.label != 255).sum()) for s in data.train)
     assert labelled == 2 * 9  # two 3 x 3 squares, each in its own window
+
+
+def test_labelled_pixels_count_each_class_and_skip_the_unlabelled(scene):
+    data = load_training_data(scene["optical"], scene["sar"], scene["references"], TrainOptions(window=32))
+    counts = labelled_pixels(data.train, 2)
+    every = np.concatenate([s.label.ravel() for s in data.train])
+    assert counts.tolist() == [int((every == 0).sum()), int((every == 1).sum())] and counts.min() > 0
+
+
+def test_keep_best_exports_the_epoch_of_the_best_validation(scene):
+    folder = scene["folder"]
+    report = train_from_references(
+        scene["optical"],
+        scene["sar"],
+        scene["references"],
+        folder / "best.onnx",
+        classes=CLASSES,
+        options=TrainOptions(epochs=3, window=32, device="cpu", threads=1, keep="best"),
+    )
+    best = max(report["history"], key=lambda record: record["validation"]["miou"])["validation"]["miou"]
+    validation = read_model_card(folder / "best.onnx").metrics["validation_on_held_out_features"]
+    assert validation["epoch"] == report["exported_epoch"] == report["best_epoch"]
+    assert validation["miou"] == pytest.approx(best)
+    with pytest.raises(BadParamsError, match="keep must be one of last, best"):
+        train_from_references(
+            scene["optical"],
+            scene["sar"],
+            scene["references"],
+            folder / "never.onnx",
+            options=TrainOptions(epochs=1, window=32, device="cpu", keep="first"),
+        )
+
+
+def test_the_refinement_starts_from_the_model_logits_and_passes_other_outputs_through():
+    class Constant(torch.nn.Module):
+        def forward(self, optical, sar):
+            logits = torch.arange(2.0).view(1, 2, 1, 1).expand(optical.shape[0], 2, *optical.shape[2:])
+            return {"logits": logits, "reconstruction": optical}
+
+    refined = Refined(Constant(), channels=3, classes=2)
+    optical, sar = torch.randn(2, 2, 8, 8), torch.randn(2, 1, 8, 8)
+    outputs = refined(optical, sar)
+    assert torch.equal(outputs["logits"], Constant()(optical, sar)["logits"])  # the last convolution starts at 0
+    assert outputs["reconstruction"] is optical
+    torch.nn.init.ones_(refined.refine[2].bias)
+    assert torch.allclose(refined(optical, sar)["logits"] - 1.0, Constant()(optical, sar)["logits"])
