@@ -61,6 +61,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--init-encoder", help="ImageNet MiT weights for the encoders (paper variants)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
+    parser.add_argument(
+        "--keep",
+        choices=["last", "best"],
+        default="last",
+        help="weights exported: at the end of the budget (default) or of the best validation epoch",
+    )
+    parser.add_argument(
+        "--no-refine", action="store_true", help="no full-resolution refinement of the logits (the bare architecture)"
+    )
     parser.add_argument("--extent", type=_extent, help="processing area xmin,ymin,xmax,ymax in the optical CRS")
     parser.add_argument("--mask", help="processing area: GeoJSON polygons in the optical CRS")
     parser.add_argument("--report", help="training report JSON")
@@ -110,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
         lr=args.lr,
         init_encoder=args.init_encoder,
         threads=args.threads,
+        keep=args.keep,
+        refine=not args.no_refine,
     )
     report = train_from_references(
         args.optical,

@@ -39,6 +39,8 @@ TRAIN_REFERENCE_PARAMS = {
     "lr": Param(float),
     "init_encoder": Param(str),
     "threads": Param(int, default=0),
+    "keep": Param(str, default="last"),
+    "refine": Param(bool, default=True),
     "extent": Param(list, items=float),
     "mask": Param(str),
     "output": Param(str, required=True),
@@ -84,6 +86,8 @@ def train_reference(ctx: JobContext) -> dict:
         lr=params["lr"],
         init_encoder=params["init_encoder"],
         threads=params["threads"],
+        keep=params["keep"],
+        refine=params["refine"],
     )
     outputs = {"output": params["output"], "report": params["report"], "plot": params["plot"]}
     _prepare_folders(*outputs.values())

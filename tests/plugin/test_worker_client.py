@@ -308,7 +308,7 @@ def test_relative_paths_resolve_against_the_callers_folder(client, inputs, tmp_p
     assert absolute_paths("model_card", {"model": "m.pt"}, cwd="/data") == {"model": "/data/m.pt"}
 
 
-CHOICES = {"architecture": "claire", "variant": "lite", "device": "cpu", "layer": "land_cover"}  # text, not files
+CHOICES = {"architecture": "claire", "variant": "lite", "device": "cpu", "layer": "land_cover", "keep": "last"}  # text
 
 
 def test_the_analyst_operations_file_parameters_are_made_absolute():

@@ -155,3 +155,16 @@ def test_the_refinement_starts_from_the_model_logits_and_passes_other_outputs_th
     assert outputs["reconstruction"] is optical
     torch.nn.init.ones_(refined.refine[2].bias)
     assert torch.allclose(refined(optical, sar)["logits"] - 1.0, Constant()(optical, sar)["logits"])
+
+
+def test_the_command_line_passes_keep_and_refinement(scene, capsys):
+    from landfuse.backend.cli import main
+
+    folder = scene["folder"]
+    args = ["train-reference", "--optical", scene["optical"], "--sar", scene["sar"], "--references"]
+    args += [scene["references"], "--out", str(folder / "cli.onnx"), "--report", str(folder / "cli.json")]
+    args += ["--epochs", "1", "--window", "32", "--device", "cpu", "--threads", "1", "--keep", "best", "--no-refine"]
+    assert main(args) == 0
+    report = json.loads((folder / "cli.json").read_text())
+    assert report["keep"] == "best" and report["refined"] is False
+    assert "refined at full resolution" not in read_model_card(folder / "cli.onnx").description
