@@ -1,5 +1,8 @@
 """The streaming pipeline: reader thread -> batched inference (calling thread) -> blend/write thread.
 
+The reader and blend/write threads run at a lower scheduling priority than the model (``yield_to_model``),
+so on a CPU they use what the model leaves idle instead of taking cores it needs.
+
 Queues are bounded, so at most ``queue_size`` batches wait between stages and memory stays at
 about one tile row plus the queues. The calling thread checks the cancellation token once per
 batch; any stage's error stops the other two and is re-raised in the caller.
@@ -7,7 +10,10 @@ batch; any stage's error stops the other two and is re-raised in the caller.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +29,20 @@ from .windows import WindowPlan
 
 _DONE = object()
 _POLL_S = 0.1
+# Niceness added to the reader and blend/write threads: the model's threads go first, and the engine's
+# own work fills the moments the model leaves a core idle (between its parallel sections and calls).
+ENGINE_THREAD_NICENESS = 10
+
+
+def yield_to_model() -> None:
+    """Lower the calling thread's scheduling priority by ``ENGINE_THREAD_NICENESS`` (Linux, where niceness
+    is per thread; elsewhere nothing changes). Lowering is always allowed; the thread ends with its job."""
+    if not sys.platform.startswith("linux"):
+        return
+    thread = threading.get_native_id()
+    with contextlib.suppress(OSError):
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, min(current + ENGINE_THREAD_NICENESS, 19))
 
 
 @dataclass
@@ -128,6 +148,7 @@ def run_pipeline(
     started = time.perf_counter()
 
     def read_stage() -> None:
+        yield_to_model()
         cpu_started = time.thread_time()
         try:
             for r, c, y0, x0 in plan:
@@ -143,6 +164,7 @@ def run_pipeline(
             timing.read_cpu = time.thread_time() - cpu_started
 
     def blend_stage() -> None:
+        yield_to_model()
         blender = StreamingBlender(plan, classes + recon_bands)
         cpu_started = time.thread_time()
         try:

@@ -84,3 +84,25 @@ def test_cpu_batches_are_run_in_calls_of_one_large_window(tmp_path):
     small = {k: v[:, :, :256, :256].copy() for k, v in batch.items()}
     run_in_calls(counted, small, on_cpu=True)
     assert calls[4:] == [3]  # three 256 px windows fit in one call
+
+
+def test_the_engine_threads_yield_to_the_model():
+    """Reader and writer run at a lower priority than the thread that runs the model (Linux: per thread)."""
+    import os
+    import threading
+
+    from landfuse.backend.engine.pipeline import ENGINE_THREAD_NICENESS, yield_to_model
+
+    seen = {}
+
+    def engine_thread():
+        before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        yield_to_model()
+        seen["change"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) - before
+        seen["before"] = before
+
+    thread = threading.Thread(target=engine_thread)
+    thread.start()
+    thread.join()
+    assert seen["change"] == min(ENGINE_THREAD_NICENESS, 19 - seen["before"]) > 0
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == seen["before"]  # the caller keeps its own
