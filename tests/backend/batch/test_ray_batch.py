@@ -139,13 +139,13 @@ def test_a_rerun_leaves_finished_scenes_alone_and_retries_the_failed_one(first_r
 
 def test_a_killed_actor_s_scene_is_retried_and_every_scene_finishes(conv_model, tmp_path):
     scenes = []
-    for index in range(3):
-        optical, sar = write_pair(tmp_path / "in" / f"s{index}", 640, 640, seed=index)
+    for index in range(3):  # large enough to be seen running between two progress polls (0.5 s)
+        optical, sar = write_pair(tmp_path / "in" / f"s{index}", 1280, 1280, seed=index)
         scenes.append(Scene(f"s{index}", str(optical), str(sar)))
     killed = []
 
     def kill_once(status):
-        started = [name for name, fraction in status.running.items() if fraction > 0.05]
+        started = [name for name, fraction in status.running.items() if fraction > 0]
         if not killed and started:
             killed.append(started[0])
             ray.kill(ray.get_actor(status.workers[started[0]]))
