@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import queue
-import re
 import signal
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from ..common.gdal_names import LOCAL_ARCHIVE_HANDLERS, SUBDATASET_NAME
 from ..common.protocol import (
     OUTPUT_PARAMS,
     PROTOCOL_VERSION,
@@ -81,11 +81,6 @@ PATH_PARAMS = {
     "debug": OUTPUT_PARAMS["debug"],
 }
 MODEL_SUFFIXES = (".onnx", ".pt")
-# GDAL names that are not plain paths (read as ``backend/engine/paths.py`` reads them): ``DRIVER:...`` subdatasets
-# (``GPKG:``, ``NETCDF:``, ``HDF5:``, ``SENTINEL2_L2A:`` ...; a single letter is a Windows drive, not a driver) and
-# ``/vsi...`` virtual file systems, of which these continue with a local file (archives, compressed files).
-GDAL_DRIVER_PREFIX = re.compile(r"^([A-Za-z][A-Za-z0-9_]+:)(.+)$")
-LOCAL_ARCHIVE_HANDLERS = ("vsizip", "vsigzip", "vsitar", "vsi7z", "vsirar")
 POLL_S = 0.05
 STDERR_LINES = 40
 # Variables of QGIS's own Python, PROJ and GDAL: the worker's environment brings its own.
@@ -548,7 +543,7 @@ def absolute_path(value: str | os.PathLike, cwd: str) -> str:
     if os.path.isabs(text):
         return text
     joined = os.path.join(cwd, text)
-    subdataset = GDAL_DRIVER_PREFIX.match(text)
+    subdataset = SUBDATASET_NAME.match(text)
     if subdataset is None or os.path.exists(joined):
         return joined
     driver, rest = subdataset.groups()

@@ -12,20 +12,15 @@ Files are compared after resolving symbolic links, and with ``os.path.samefile``
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping
 from itertools import combinations
 from pathlib import Path
 
+from ...common.gdal_names import LOCAL_ARCHIVE_HANDLERS, SUBDATASET_NAME
 from ..errors import BadParamsError
 
-# GDAL virtual file systems whose name continues with a local file (archives, compressed files).
-LOCAL_ARCHIVE_HANDLERS = ("vsizip", "vsigzip", "vsitar", "vsi7z", "vsirar")
 # Inputs that are not rasters (models, language models, reports): GDAL and QGIS keep no sidecars beside them.
 NON_RASTER_SUFFIXES = (".onnx", ".pt", ".pth", ".gguf", ".json")
-# "DRIVER:..." subdataset names (GPKG:, NETCDF:, HDF5:, SENTINEL2_L2A:, GTIFF_DIR: ...); a single
-# letter is a Windows drive, not a driver.
-_SUBDATASET = re.compile(r"^[A-Za-z][A-Za-z0-9_]+:(.+)$")
 
 
 def raster_sidecars(path: str | Path) -> list[Path]:
@@ -58,9 +53,9 @@ def input_file(name: str | os.PathLike) -> Path | None:
         if rest.startswith("{") and "}" in rest:
             return input_file(rest[1 : rest.index("}")])
         return input_file(rest) if rest.startswith("/vsi") else _existing_prefix(rest.split("/"), "/")
-    match = _SUBDATASET.match(text)
+    match = SUBDATASET_NAME.match(text)
     if match:
-        return _existing_prefix(match.group(1).split(":"), ":", anywhere=True)
+        return _existing_prefix(match.group(2).split(":"), ":", anywhere=True)
     return Path(text)
 
 

@@ -16,9 +16,9 @@ import rasterio
 import rasterio.shutil
 
 from landfuse.backend.engine.paths import input_file
+from landfuse.common.gdal_names import SUBDATASET_NAME
 from landfuse.common.protocol import PROTOCOL_VERSION, ErrorCode, temporary_path, user_cache_dir
 from landfuse.plugin.worker_client import (
-    GDAL_DRIVER_PREFIX,
     WorkerClient,
     WorkerError,
     absolute_paths,
@@ -365,7 +365,7 @@ def test_gdal_names_keep_their_form_and_only_their_relative_file_is_made_absolut
         with rasterio.open(resolved) as dataset:
             assert dataset.read(1).shape == (16, 16), resolved
         assert input_file(resolved) == tmp_path / file, resolved
-    assert GDAL_DRIVER_PREFIX.match("C:/data/scene.tif") is None  # a Windows drive, not a driver
+    assert SUBDATASET_NAME.match("C:/data/scene.tif") is None  # a Windows drive, not a driver
 
 
 def test_a_backend_that_cannot_start_is_reported(cache_home, tmp_path):
