@@ -6,12 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterRasterLayer,
     QgsProcessingUtils,
@@ -58,14 +55,7 @@ class AssessAlgorithm(LandFuseAlgorithm):
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 (QGIS's name)
         self.addParameter(QgsProcessingParameterRasterLayer(self.CLASS_MAP, "Class map"))
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(
-                self.REFERENCE,
-                "Reference features (points or polygons)",
-                [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon],
-            )
-        )
-        self.addParameter(QgsProcessingParameterField(self.CLASS_FIELD, "Class field", None, self.REFERENCE))
+        self.add_reference_parameters()
         self.addParameter(
             QgsProcessingParameterBoolean(self.STRATIFIED, "The points are a stratified random sample of the map", True)
         )

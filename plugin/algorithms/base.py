@@ -7,9 +7,15 @@ import re
 from pathlib import Path
 
 from qgis.core import (
+    QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingParameterBand,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
     QgsRasterLayer,
 )
 from qgis.PyQt.QtGui import QIcon
@@ -111,6 +117,32 @@ class LandFuseAlgorithm(QgsProcessingAlgorithm):
 
     def flags(self):
         return super().flags() | QgsProcessingAlgorithm.FlagCanCancel
+
+    def add_input_parameters(self, bands_label: str = "bands") -> None:
+        """The optical and the SAR layer, each with its bands by index or by name: the subclass's ``OPTICAL``,
+        ``OPTICAL_BANDS``, ``OPTICAL_BAND_NAMES``, ``SAR``, ``SAR_BANDS`` and ``SAR_BAND_NAMES``."""
+        for layer, bands, names, what in (
+            (self.OPTICAL, self.OPTICAL_BANDS, self.OPTICAL_BAND_NAMES, "Optical"),
+            (self.SAR, self.SAR_BANDS, self.SAR_BAND_NAMES, "SAR"),
+        ):
+            self.addParameter(QgsProcessingParameterRasterLayer(layer, f"{what} layer"))
+            self.addParameter(QgsProcessingParameterBand(bands, f"{what} {bands_label}", None, layer, True, True))
+            self.addParameter(
+                QgsProcessingParameterString(
+                    names, f"{what} band names (comma-separated, instead of bands)", None, False, True
+                )
+            )
+
+    def add_reference_parameters(self) -> None:
+        """Reference points or polygons and their class field: the subclass's ``REFERENCE`` and ``CLASS_FIELD``."""
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                self.REFERENCE,
+                "Reference features (points or polygons)",
+                [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon],
+            )
+        )
+        self.addParameter(QgsProcessingParameterField(self.CLASS_FIELD, "Class field", None, self.REFERENCE))
 
 
 # What QGIS adds to a GDAL source and GDAL itself does not accept: open options and authentication.

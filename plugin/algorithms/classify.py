@@ -18,7 +18,6 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingMultiStepFeedback,
     QgsProcessingOutputString,
-    QgsProcessingParameterBand,
     QgsProcessingParameterCrs,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
@@ -28,8 +27,6 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
-    QgsProcessingParameterRasterLayer,
-    QgsProcessingParameterString,
     QgsProcessingParameterVectorDestination,
     QgsProcessingUtils,
     QgsRectangle,
@@ -124,17 +121,7 @@ class ClassifyAlgorithm(LandFuseAlgorithm):
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 (QGIS's name)
         prefs = settings.load()
-        for layer, bands, names, what in (
-            (self.OPTICAL, self.OPTICAL_BANDS, self.OPTICAL_BAND_NAMES, "Optical"),
-            (self.SAR, self.SAR_BANDS, self.SAR_BAND_NAMES, "SAR"),
-        ):
-            self.addParameter(QgsProcessingParameterRasterLayer(layer, f"{what} layer"))
-            self.addParameter(QgsProcessingParameterBand(bands, f"{what} bands", None, layer, True, True))
-            self.addParameter(
-                QgsProcessingParameterString(
-                    names, f"{what} band names (comma-separated, instead of bands)", None, False, True
-                )
-            )
+        self.add_input_parameters()
         self.addParameter(
             QgsProcessingParameterEnum(
                 self.MODEL, "Model", model_choices(prefs.models_folder), False, DEMO_MODELS[0], False, True

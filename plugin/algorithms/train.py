@@ -11,16 +11,13 @@ from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
-    QgsProcessingParameterBand,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterField,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
-    QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
     QgsProcessingUtils,
 )
@@ -94,25 +91,8 @@ class TrainAlgorithm(LandFuseAlgorithm):
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 (QGIS's name)
         prefs = settings.load()
-        for layer, bands, names, what in (
-            (self.OPTICAL, self.OPTICAL_BANDS, self.OPTICAL_BAND_NAMES, "Optical"),
-            (self.SAR, self.SAR_BANDS, self.SAR_BAND_NAMES, "SAR"),
-        ):
-            self.addParameter(QgsProcessingParameterRasterLayer(layer, f"{what} layer"))
-            self.addParameter(QgsProcessingParameterBand(bands, f"{what} bands (empty: all)", None, layer, True, True))
-            self.addParameter(
-                QgsProcessingParameterString(
-                    names, f"{what} band names (comma-separated, instead of bands)", None, False, True
-                )
-            )
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(
-                self.REFERENCE,
-                "Reference features (points or polygons)",
-                [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon],
-            )
-        )
-        self.addParameter(QgsProcessingParameterField(self.CLASS_FIELD, "Class field", None, self.REFERENCE))
+        self.add_input_parameters("bands (empty: all)")
+        self.add_reference_parameters()
         self.addParameter(
             QgsProcessingParameterEnum(
                 self.ARCHITECTURE, "Architecture", list(ARCHITECTURES), False, ARCHITECTURES[0], False, True
